@@ -1,0 +1,46 @@
+# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test lint deps test-deps translations db clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.deps: requirements.lock | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.lock
+	touch $@
+
+$(VENV)/.test-deps: requirements-test.lock $(VENV)/.deps
+	$(BIN)/pip install -q -r requirements-test.lock
+	touch $@
+
+deps: $(VENV)/.deps
+test-deps: $(VENV)/.test-deps
+
+translations: $(VENV)/.deps
+	$(BIN)/pybabel compile -q -f -d translations
+
+db: deps translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed
+	$(BIN)/flask demo-data
+
+run: db
+	$(BIN)/flask welcome --base-url http://$(HOST):$(PORT)
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+lint: test-deps
+	$(BIN)/ruff check .
+
+test: test-deps translations
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite3 tests/artifacts

@@ -1,0 +1,88 @@
+"""Settings classes; every value can come from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET)
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'feedback.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+    WTF_CSRF_TIME_LIMIT = _env_int("WTF_CSRF_TIME_LIMIT", 3600)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PERMANENT_SESSION_LIFETIME = _env_int("SESSION_LIFETIME_SECONDS", 8 * 3600)
+    # Rate limits on public endpoints: memory storage on one server, Redis when several run.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    SURVEY_SUBMIT_LIMIT = os.environ.get("SURVEY_SUBMIT_LIMIT", "20 per minute;120 per hour")
+    LOGIN_LIMIT = os.environ.get("LOGIN_LIMIT", "10 per minute;60 per hour")
+    # Ballot stuffing: one kiosk takes a new response only after this gap (5-10 s).
+    KIOSK_MIN_GAP_SECONDS = _env_int("KIOSK_MIN_GAP_SECONDS", 8)
+    KIOSK_IDLE_RESET_SECONDS = _env_int("KIOSK_IDLE_RESET_SECONDS", 90)
+    # More than this many responses from one IP within the window are stored but flagged.
+    BURST_MAX_PER_IP = _env_int("BURST_MAX_PER_IP", 5)
+    BURST_WINDOW_SECONDS = _env_int("BURST_WINDOW_SECONDS", 120)
+    LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCK_MINUTES = _env_int("LOGIN_LOCK_MINUTES", 15)
+    TRUST_PROXY = os.environ.get("TRUST_PROXY", "0") == "1"
+    DEMO_DATA_ALLOWED = True
+    PRODUCTION = False
+
+
+class DevelopmentConfig(Config):
+    """`make run`: SQLite in instance/, demo data allowed."""
+
+
+class TestingConfig(Config):
+    """The test suite: database from TEST_DATABASE_URL or a temporary SQLite file."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret"  # noqa: S105 - test only
+    SURVEY_SUBMIT_LIMIT = "1000 per minute"
+    LOGIN_LIMIT = "1000 per minute"
+    KIOSK_MIN_GAP_SECONDS = 5
+
+
+class ProductionConfig(Config):
+    """Production: refuses default secrets and never loads demo data."""
+
+    DEMO_DATA_ALLOWED = False
+    PRODUCTION = True
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+    @classmethod
+    def validate(cls) -> None:
+        """Refuse to start with a default or short secret or without a database URL."""
+        secret = os.environ.get("SECRET_KEY", "")
+        if not secret or secret == DEFAULT_SECRET or len(secret) < 32:
+            raise RuntimeError("SECRET_KEY must be set to a random value of at least 32 characters in production")
+        if not os.environ.get("DATABASE_URL"):
+            raise RuntimeError("DATABASE_URL must be set in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,141 @@
+"""Application factory: extensions, blueprints, CLI and error handlers, in small register_* steps."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, g, request
+from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import CONFIGS, BASE_DIR, ProductionConfig
+
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
+    """Build the app; no migrations, prompts or network calls happen here."""
+    app = Flask(
+        __name__,
+        instance_path=str(BASE_DIR / "instance"),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    config_obj = CONFIGS[config or os.environ.get("APP_ENV", "development")] if not isinstance(config, type) else config
+    if config_obj is ProductionConfig or issubclass(config_obj, ProductionConfig):
+        ProductionConfig.validate()
+    app.config.from_object(config_obj)
+    app.config.update(overrides)
+    if app.config.get("TRUST_PROXY"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    os.makedirs(app.instance_path, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_errors(app)
+    register_cli(app)
+    from .security import register_security
+
+    register_security(app)
+    return app
+
+
+def select_locale() -> str:
+    """Vietnamese unless the visitor chose English (query string or cookie)."""
+    choice = request.args.get("lang") or request.cookies.get("lang")
+    return choice if choice in ("vi", "en") else "vi"
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(BASE_DIR / "translations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.session_protection = "strong"
+    from . import models  # noqa: F401 - registers the models on the metadata
+    from .models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        @event.listens_for(Engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            if type(dbapi_connection).__module__.startswith("sqlite3"):
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute("PRAGMA busy_timeout=5000")
+                cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from .admin.views import bp as admin_bp
+    from .api.views import bp as api_bp
+    from .auth.views import bp as auth_bp
+    from .kiosk.views import bp as kiosk_bp
+    from .public.views import bp as public_bp
+    from .public.views import health_bp
+    from .qrcodes.views import bp as qrcodes_bp
+    from .reports.views import bp as reports_bp
+
+    for blueprint in (public_bp, health_bp, kiosk_bp, qrcodes_bp, auth_bp, admin_bp, reports_bp, api_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)  # the JSON API is read-only (GET) and answers problem+json
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .timeutil import format_date, format_datetime
+
+    # Citizens' pages go to slow phones: no blank lines left by template tags.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["pct"] = lambda v: "—" if v is None else f"{v:.2f}".replace(".", ",") + "%"
+
+    @app.context_processor
+    def inject_locale() -> dict[str, Any]:
+        lang = str(get_locale() or "vi")
+
+        def tr(obj: Any, attr: str) -> str:
+            """An object's English text when the visitor reads English and it exists."""
+            if lang == "en":
+                english = getattr(obj, f"{attr}_en", None)
+                if english:
+                    return english
+            return getattr(obj, attr)
+
+        return {"lang": lang, "tr": tr}
+
+    @app.before_request
+    def remember_language() -> None:
+        g.lang_from_query = request.args.get("lang") if request.args.get("lang") in ("vi", "en") else None
+
+    @app.after_request
+    def persist_language(response: Any) -> Any:
+        if getattr(g, "lang_from_query", None):
+            response.set_cookie("lang", g.lang_from_query, max_age=365 * 86400, samesite="Lax")
+        return response
+
+
+def register_errors(app: Flask) -> None:
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,1 @@
+"""Administration: organisation units, counters, services, officers, users, questionnaires, kiosks."""

@@ -1,0 +1,47 @@
+"""Choices for the administration selects."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Counter, Field, Officer, OrgUnit, Questionnaire
+from ..models.survey import Factor
+
+BLANK = [("", "— Không chọn —")]
+
+
+def unit_choices(unit_ids: set[int] | None = None, types: tuple[str, ...] | None = None) -> list[tuple[int, str]]:
+    stmt = select(OrgUnit).order_by(OrgUnit.name)
+    if types:
+        stmt = stmt.where(OrgUnit.unit_type.in_(types))
+    if unit_ids is not None:
+        stmt = stmt.where(OrgUnit.id.in_(sorted(unit_ids)))
+    return [(u.id, u.name + (f" (đến {u.valid_to:%d/%m/%Y})" if u.valid_to else "")) for u in db.session.scalars(stmt)]
+
+
+def counter_choices(unit_ids: set[int] | None = None) -> list[tuple[int, str]]:
+    stmt = select(Counter).order_by(Counter.code)
+    if unit_ids is not None:
+        stmt = stmt.where(Counter.agency_id.in_(sorted(unit_ids)))
+    return [(c.id, f"{c.name} — {c.code}") for c in db.session.scalars(stmt)]
+
+
+def field_choices() -> list[tuple[int, str]]:
+    return [(f.id, f.name) for f in db.session.scalars(select(Field).order_by(Field.name))]
+
+
+def officer_choices() -> list[tuple[int, str]]:
+    return [(o.id, o.full_name) for o in db.session.scalars(select(Officer).order_by(Officer.full_name))]
+
+
+def questionnaire_choices() -> list[tuple[int, str]]:
+    return [(q.id, f"{q.code} — {q.title}") for q in db.session.scalars(select(Questionnaire).order_by(Questionnaire.code))]
+
+
+def factor_code_choices() -> list[tuple[str, str]]:
+    rows = db.session.execute(select(Factor.code, Factor.name).distinct().order_by(Factor.code)).all()
+    seen: dict[str, str] = {}
+    for code, name in rows:
+        seen.setdefault(code, name)
+    return [("", "— Chỉ số chung —"), *((c, f"{c} — {n}") for c, n in seen.items())]

@@ -1,0 +1,107 @@
+"""A small list/create/edit pattern shared by the administration pages, with audit and clear errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..audit import record
+from ..extensions import db
+from ..security import roles_required
+
+Column = tuple[str, Callable[[Any], Any]]
+
+
+def _changes(form: FlaskForm, obj: Any) -> dict[str, Any]:
+    """What the form would change on the object, for the audit row (never passwords)."""
+    diff = {}
+    for name, fld in form._fields.items():
+        if name in ("csrf_token", "submit") or "password" in name or not hasattr(obj, name):
+            continue
+        old = getattr(obj, name)
+        if not isinstance(old, list) and old != fld.data:
+            diff[name] = [old, fld.data]
+    return diff
+
+
+@dataclass
+class Crud:
+    """List, create and edit one kind of record."""
+
+    name: str
+    model: type
+    form: type[FlaskForm]
+    title: str
+    columns: list[Column]
+    roles: tuple[str, ...] = ("admin",)
+    order_by: Any = None
+    prepare_form: Callable[[FlaskForm, Any], None] | None = None
+    save: Callable[[FlaskForm, Any], None] | None = None
+    query_filter: Callable[[Any], Any] | None = None
+    extra_actions: list[tuple[str, Callable[[Any], str]]] = field(default_factory=list)
+    can_create: bool = True
+
+    def register(self, bp: Blueprint) -> None:
+        guard = roles_required(*self.roles)
+        bp.add_url_rule(f"/{self.name}", f"{self.name}_list", guard(self.list_view))
+        if self.can_create:
+            bp.add_url_rule(f"/{self.name}/new", f"{self.name}_new", guard(self.edit_view), methods=["GET", "POST"])
+        bp.add_url_rule(f"/{self.name}/<int:item_id>", f"{self.name}_edit", guard(self.edit_view),
+                        methods=["GET", "POST"])
+
+    def list_view(self) -> Any:
+        """List the records."""
+        stmt = select(self.model)
+        if self.query_filter:
+            stmt = self.query_filter(stmt)
+        if self.order_by is not None:
+            stmt = stmt.order_by(self.order_by)
+        items = db.session.scalars(stmt).all()
+        return render_template("admin/list.html", crud=self, items=items)
+
+    def edit_view(self, item_id: int | None = None) -> Any:
+        """Create or edit one record; on error the form comes back with what was typed."""
+        obj = db.session.get(self.model, item_id) if item_id else self.model()
+        if obj is None:
+            abort(404)
+        if item_id and self.query_filter is not None:
+            allowed = db.session.scalar(self.query_filter(select(self.model.id)).where(self.model.id == item_id))
+            if allowed is None:
+                abort(404)
+        form = self.form(obj=obj if item_id else None)
+        if self.prepare_form:
+            self.prepare_form(form, obj)
+        status = 200
+        if form.validate_on_submit():
+            diff = _changes(form, obj) if item_id else {}
+            try:
+                if self.save:
+                    self.save(form, obj)
+                else:
+                    form.populate_obj(obj)
+                if not item_id:
+                    db.session.add(obj)
+                db.session.flush()
+                record(current_user, f"{self.name}.{'update' if item_id else 'create'}", obj, **diff)
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+                form.form_errors.append("Mã hoặc tên này đã được dùng cho một mục khác; vui lòng chọn mã khác.")
+                status = 400
+            except ValueError as error:
+                db.session.rollback()
+                form.form_errors.append(str(error))
+                status = 400
+            else:
+                flash("Đã lưu.", "success")
+                return redirect(url_for(f"admin.{self.name}_list"))
+        elif request.method == "POST":
+            status = 400
+        return render_template("admin/edit.html", crud=self, form=form, obj=obj, item_id=item_id), status

@@ -1,0 +1,271 @@
+"""Administration pages: the Crud registrations plus kiosks, review of flagged responses, audit log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..audit import record
+from ..auth.forms import EmptyForm
+from ..extensions import db
+from ..kiosk.services import DEVICE_COOKIE, new_device_token
+from ..models import (
+    AuditEvent,
+    Campaign,
+    Counter,
+    Field,
+    KioskDevice,
+    Officer,
+    OrgEvent,
+    OrgUnit,
+    Response,
+    Service,
+    Target,
+    User,
+)
+from ..models.org import UNIT_TYPES
+from ..models.survey import CHANNELS
+from ..scoping import scope_condition, visible_unit_ids
+from ..security import roles_required
+from ..surveys.campaigns import campaign_progress, save_campaign
+from ..timeutil import format_date
+from . import choices, forms
+from .crud import Crud
+from .questionnaire_views import register_questionnaire_views
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _unit_name(unit: OrgUnit | None) -> str:
+    return unit.name if unit else ""
+
+
+def _prepare_unit(form: forms.OrgUnitForm, obj: OrgUnit) -> None:
+    form.parent_id.choices = choices.BLANK + [c for c in choices.unit_choices() if c[0] != obj.id]
+
+
+def _prepare_event(form: forms.OrgEventForm, _obj: OrgEvent) -> None:
+    form.predecessor_id.choices = form.successor_id.choices = choices.unit_choices()
+
+
+def _save_event(form: forms.OrgEventForm, obj: OrgEvent) -> None:
+    form.populate_obj(obj)
+    predecessor = db.session.get(OrgUnit, obj.predecessor_id)
+    if predecessor is not None and predecessor.valid_to is None:
+        # The predecessor ends the day before its successor takes over.
+        predecessor.valid_to = obj.effective_date - timedelta(days=1)
+
+
+def _prepare_service(form: forms.ServiceForm, _obj: Service) -> None:
+    form.field_id.choices = choices.BLANK + choices.field_choices()
+    form.agency_id.choices = choices.unit_choices(types=("so", "ubnd", "phong"))
+
+
+def _prepare_counter(form: forms.CounterForm, _obj: Counter) -> None:
+    form.service_centre_id.choices = choices.unit_choices(types=("ttpvhcc", "motcua"))
+    form.agency_id.choices = choices.unit_choices(types=("so", "ubnd", "phong"))
+    form.questionnaire_id.choices = choices.BLANK + choices.questionnaire_choices()
+
+
+def _prepare_officer(form: forms.OfficerForm, obj: Officer) -> None:
+    form.unit_id.choices = choices.unit_choices()
+    form.counter_ids.choices = choices.counter_choices()
+    if request.method == "GET" and obj.id:
+        form.counter_ids.data = [c.id for c in obj.counters]
+
+
+def _save_officer(form: forms.OfficerForm, obj: Officer) -> None:
+    obj.full_name, obj.title, obj.unit_id, obj.active = (form.full_name.data, form.title.data or None,
+                                                         form.unit_id.data, form.active.data)
+    ids = form.counter_ids.data or []
+    obj.counters = list(db.session.scalars(select(Counter).where(Counter.id.in_(ids)))) if ids else []
+
+
+def _prepare_user(form: forms.UserForm, _obj: User) -> None:
+    form.org_unit_id.choices = choices.unit_choices()
+    form.officer_id.choices = choices.BLANK + choices.officer_choices()
+
+
+def _save_user(form: forms.UserForm, obj: User) -> None:
+    if not obj.id and not form.new_password.data:
+        raise ValueError("Tài khoản mới cần mật khẩu (ít nhất 10 ký tự).")
+    obj.email = form.email.data.strip().lower()
+    obj.full_name, obj.role, obj.org_unit_id = form.full_name.data, form.role.data, form.org_unit_id.data
+    obj.officer_id, obj.active = form.officer_id.data, form.active.data
+    if obj.id == current_user.id and (not obj.active or obj.role != "admin"):
+        raise ValueError("Bạn không thể tự khóa hoặc bỏ quyền quản trị của chính mình.")
+    if form.new_password.data:
+        obj.set_password(form.new_password.data)
+
+
+def _scoped_counters(stmt: Any) -> Any:
+    units = visible_unit_ids(current_user)
+    return stmt if units is None else stmt.where(Counter.agency_id.in_(sorted(units)))
+
+
+def _prepare_kiosk(form: forms.KioskDeviceForm, _obj: KioskDevice) -> None:
+    form.counter_id.choices = choices.counter_choices(visible_unit_ids(current_user))
+
+
+def _save_kiosk(form: forms.KioskDeviceForm, obj: KioskDevice) -> None:
+    if form.counter_id.data not in {c for c, _ in form.counter_id.choices}:
+        raise ValueError("Quầy không thuộc phạm vi của bạn.")
+    form.populate_obj(obj)
+    if not obj.id:
+        obj.token_hash = new_device_token()[1]  # replaced when the tablet is activated
+        obj.registered_by_id = current_user.id
+
+
+def _kiosk_filter(stmt: Any) -> Any:
+    units = visible_unit_ids(current_user)
+    if units is None:
+        return stmt
+    return stmt.join(Counter, Counter.id == KioskDevice.counter_id).where(Counter.agency_id.in_(sorted(units)))
+
+
+def _prepare_campaign(form: forms.CampaignForm, obj: Campaign) -> None:
+    form.unit_ids.choices = choices.unit_choices(visible_unit_ids(current_user))
+    if request.method == "GET" and obj.id:
+        form.unit_ids.data = [u.id for u in obj.units]
+
+
+def _save_campaign(form: forms.CampaignForm, obj: Campaign) -> None:
+    allowed = {c for c, _ in form.unit_ids.choices}
+    if not set(form.unit_ids.data) <= allowed:
+        raise ValueError("Có đơn vị nằm ngoài phạm vi của bạn.")
+    save_campaign(obj, form.data)
+
+
+def _prepare_target(form: forms.TargetForm, _obj: Target) -> None:
+    form.org_unit_id.choices = choices.unit_choices()
+    form.factor_code.choices = choices.factor_code_choices()
+
+
+def _save_target(form: forms.TargetForm, obj: Target) -> None:
+    form.populate_obj(obj)
+    obj.factor_code = form.factor_code.data or None
+
+
+CRUDS = [
+    Crud("units", OrgUnit, forms.OrgUnitForm, "Đơn vị", [
+        ("Mã", lambda u: u.code), ("Tên", lambda u: u.name), ("Loại", lambda u: UNIT_TYPES.get(u.unit_type)),
+        ("Trực thuộc", lambda u: _unit_name(u.parent)), ("Hiệu lực", lambda u: f"{format_date(u.valid_from)}"
+                                                         f" – {format_date(u.valid_to) or 'nay'}"),
+    ], order_by=OrgUnit.code, prepare_form=_prepare_unit),
+    Crud("org-events", OrgEvent, forms.OrgEventForm, "Sáp nhập, đổi tên", [
+        ("Ngày", lambda e: format_date(e.effective_date)), ("Loại", lambda e: e.kind),
+        ("Đơn vị trước", lambda e: e.predecessor.name), ("Đơn vị kế thừa", lambda e: e.successor.name),
+        ("Căn cứ", lambda e: e.legal_basis or ""),
+    ], order_by=OrgEvent.effective_date, prepare_form=_prepare_event, save=_save_event),
+    Crud("fields", Field, forms.FieldForm, "Lĩnh vực", [("Mã", lambda f: f.code), ("Tên", lambda f: f.name)],
+         order_by=Field.name),
+    Crud("services", Service, forms.ServiceForm, "Thủ tục hành chính", [
+        ("Mã", lambda s: s.code), ("Tên", lambda s: s.name), ("Lĩnh vực", lambda s: s.field.name if s.field else ""),
+        ("Cơ quan", lambda s: s.agency.name), ("Áp dụng", lambda s: "Có" if s.active else "Không"),
+    ], order_by=Service.name, prepare_form=_prepare_service),
+    Crud("counters", Counter, forms.CounterForm, "Quầy", [
+        ("Mã", lambda c: c.code), ("Tên", lambda c: c.name), ("Cơ quan", lambda c: c.agency.name),
+        ("Nơi đặt", lambda c: c.service_centre.name), ("Hoạt động", lambda c: "Có" if c.active else "Không"),
+    ], order_by=Counter.code, prepare_form=_prepare_counter, extra_actions=[
+        ("Áp phích A5", lambda c: url_for("qrcodes.poster", code=c.code)),
+        ("QR (SVG)", lambda c: url_for("qrcodes.counter_svg", code=c.code)),
+        ("QR (PNG)", lambda c: url_for("qrcodes.counter_png", code=c.code)),
+        ("Trang kiosk", lambda c: url_for("kiosk.kiosk_page", code=c.code)),
+    ]),
+    Crud("officers", Officer, forms.OfficerForm, "Công chức", [
+        ("Họ tên", lambda o: o.full_name), ("Chức danh", lambda o: o.title or ""), ("Đơn vị", lambda o: o.unit.name),
+        ("Quầy", lambda o: ", ".join(c.name for c in o.counters)),
+    ], order_by=Officer.full_name, prepare_form=_prepare_officer, save=_save_officer),
+    Crud("users", User, forms.UserForm, "Tài khoản", [
+        ("Email", lambda u: u.email), ("Họ tên", lambda u: u.full_name), ("Vai trò", lambda u: u.role_label),
+        ("Phạm vi", lambda u: u.org_unit.name), ("Hoạt động", lambda u: "Có" if u.active else "Không"),
+    ], order_by=User.email, prepare_form=_prepare_user, save=_save_user),
+    Crud("kiosks", KioskDevice, forms.KioskDeviceForm, "Thiết bị kiosk", [
+        ("Tên", lambda d: d.name), ("Quầy", lambda d: d.counter.name),
+        ("Đăng ký", lambda d: format_date(d.registered_at)), ("Hoạt động", lambda d: "Có" if d.active else "Không"),
+    ], roles=("admin", "office"), order_by=KioskDevice.name, prepare_form=_prepare_kiosk, save=_save_kiosk,
+        query_filter=_kiosk_filter,
+        extra_actions=[("Kích hoạt trên máy này", lambda d: url_for("admin.kiosk_activate", item_id=d.id))]),
+    Crud("campaigns", Campaign, forms.CampaignForm, "Đợt khảo sát", [
+        ("Tên", lambda c: c.name), ("Thời gian", lambda c: f"{format_date(c.period_start)} – {format_date(c.period_end)}"),
+        ("Kênh", lambda c: ", ".join(CHANNELS.get(ch, ch) for ch in c.channels)),
+        ("Tiến độ", lambda c: campaign_progress(c).label),
+    ], roles=("admin", "office"), order_by=Campaign.period_start.desc(), prepare_form=_prepare_campaign,
+        save=_save_campaign),
+    Crud("targets", Target, forms.TargetForm, "Mục tiêu", [
+        ("Đơn vị", lambda t: t.org_unit.name), ("Năm", lambda t: t.year),
+        ("Yếu tố", lambda t: t.factor_code or "Chỉ số chung"), ("Mục tiêu", lambda t: f"{t.target_pct}%"),
+    ], order_by=Target.year.desc(), prepare_form=_prepare_target, save=_save_target),
+]
+for _crud in CRUDS:
+    _crud.register(bp)
+register_questionnaire_views(bp)
+
+
+@bp.get("/")
+@roles_required("admin", "office")
+def index() -> Any:
+    """The administration menu."""
+    return render_template("admin/index.html", cruds=CRUDS)
+
+
+@bp.route("/kiosks/<int:item_id>/activate", methods=["GET", "POST"])
+@roles_required("admin", "office")
+def kiosk_activate(item_id: int) -> Any:
+    """Make this browser the registered kiosk: a new device secret in a long-lived cookie."""
+    device = db.session.scalar(_kiosk_filter(select(KioskDevice)).where(KioskDevice.id == item_id))
+    if device is None:
+        abort(404)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return render_template("admin/kiosk_activate.html", device=device, form=form)
+    token, token_hash = new_device_token()
+    device.token_hash = token_hash
+    record(current_user, "kiosks.activate", device)
+    db.session.commit()
+    response = redirect(url_for("kiosk.kiosk_page", code=device.counter.code))
+    response.set_cookie(DEVICE_COOKIE, token, max_age=5 * 365 * 86400, httponly=True, samesite="Strict",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+@bp.route("/review", methods=["GET", "POST"])
+@roles_required("admin", "office")
+def review() -> Any:
+    """Responses flagged as bursts: staff accept (they count) or reject (kept, not counted)."""
+    scope = scope_condition(current_user, Response.unit_id)
+    form = EmptyForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        decision = request.form.get("decision")
+        ids = [int(i) for i in request.form.getlist("response_id") if i.isdigit()]
+        if decision not in ("accepted", "rejected") or not ids:
+            flash("Chọn ít nhất một phiếu và một quyết định.", "error")
+            return redirect(url_for("admin.review")), 303
+        rows = db.session.scalars(select(Response).where(
+            Response.id.in_(ids), Response.review_status == "pending", scope)).all()
+        for row in rows:
+            row.review_status = decision
+        record(current_user, f"responses.review.{decision}", None, ids=[r.id for r in rows])
+        db.session.commit()
+        flash(f"Đã cập nhật {len(rows)} phiếu.", "success")
+        return redirect(url_for("admin.review"), 303)
+    pending = db.session.scalars(select(Response).where(Response.review_status == "pending", scope)
+                                 .order_by(Response.submitted_at.desc()).limit(500)).all()
+    decided = db.session.scalar(select(func.count(Response.id)).where(
+        Response.review_status.in_(("accepted", "rejected")), scope))
+    return render_template("admin/review.html", pending=pending, decided=decided, form=form)
+
+
+@bp.get("/audit")
+@roles_required("admin")
+def audit_log() -> Any:
+    """The latest staff actions."""
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(300)).all()
+    users = {u.id: u for u in db.session.scalars(select(User))}
+    return render_template("admin/audit.html", events=events, users=users)

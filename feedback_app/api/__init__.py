@@ -1,0 +1,1 @@
+"""The JSON API (v1), documented in /api/v1/openapi.json."""

@@ -1,0 +1,59 @@
+"""Staff login and logout; the session is renewed at login."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ..audit import record
+from ..extensions import db, limiter
+from .forms import EmptyForm, LoginForm
+from .services import LoginRefused, authenticate
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and not urlparse(target).netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("reports.results")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], methods=["POST"])
+def login() -> Any:
+    """Staff login."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data, form.password.data)
+        except LoginRefused as refused:
+            form.password.errors = [str(refused)]
+            status = 400
+        else:
+            session.clear()  # a new session at login: nothing carried over from before
+            login_user(user)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    """Log out (POST with CSRF)."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        record(current_user, "logout", current_user._get_current_object())
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash("Bạn đã đăng xuất.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,84 @@
+"""Flask commands: seed, demo-data, create-user."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import OrgUnit, User
+from .models.user import ROLES
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("seed")
+    def seed_command() -> None:
+        """Load the shipped questionnaires (SIPAS 2640 and the quick rating) if missing."""
+        from .surveys.questionnaires import seed_questionnaires
+
+        created = seed_questionnaires()
+        db.session.commit()
+        click.echo(f"Questionnaires created: {', '.join(q.code for q in created) or 'none (already there)'}")
+
+    @app.cli.command("demo-data")
+    def demo_data_command() -> None:
+        """Load the demo agency (Sở Xây dựng tỉnh Khánh Hòa) once; refused in production."""
+        if not current_app.config["DEMO_DATA_ALLOWED"]:
+            raise click.ClickException("Demo data is never loaded in production.")
+        from .demo import load_demo_data
+
+        summary = load_demo_data()
+        db.session.commit()
+        click.echo(summary)
+
+    @app.cli.command("welcome")
+    @click.option("--base-url", default="http://127.0.0.1:5000", help="Where the app is served.")
+    def welcome_command(base_url: str) -> None:
+        """Print the kiosk, QR and staff-login addresses and the demo login."""
+        from .demo import DEMO_PASSWORD, DEMO_USERS
+        from .models import Counter
+
+        counters = db.session.scalars(select(Counter).where(Counter.active.is_(True)).order_by(Counter.code)).all()
+        click.echo(f"\nFeedback app — {base_url} is starting.\n")
+        for counter in counters[:3]:
+            click.echo(f"  Kiosk ({counter.name}):  {base_url}/k/{counter.code}")
+            click.echo(f"  QR form on a phone:        {base_url}/q/{counter.code}")
+        click.echo(f"  Staff login:               {base_url}/login")
+        if db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0])):
+            click.echo("\n  Demo logins (password for all: %s):" % DEMO_PASSWORD)
+            for email, _name, role, _unit, _officer in DEMO_USERS:
+                click.echo(f"    {role:8} {email}")
+        click.echo("")
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--role", type=click.Choice(sorted(ROLES)), required=True)
+    @click.option("--password", help="At least 10 characters; asked for when omitted.")
+    @click.option("--name", "full_name", default=None, help="Full name (defaults to the e-mail).")
+    @click.option("--unit", "unit_code", default=None, help="Code of the unit the account is scoped to.")
+    def create_user_command(email: str, role: str, password: str | None, full_name: str | None,
+                            unit_code: str | None) -> None:
+        """Create a staff account scoped to a unit (the top unit when none is named)."""
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if len(password) < 10:
+            raise click.ClickException("The password needs at least 10 characters.")
+        email = email.strip().lower()
+        if db.session.scalar(select(User).where(func.lower(User.email) == email)):
+            raise click.ClickException(f"A user with e-mail {email} already exists.")
+        if unit_code:
+            unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+            if unit is None:
+                raise click.ClickException(f"No unit has code {unit_code}.")
+        else:
+            unit = db.session.scalar(select(OrgUnit).where(OrgUnit.parent_id.is_(None)).order_by(OrgUnit.id))
+            if unit is None:
+                unit = OrgUnit(code="ROOT", name="Cơ quan", unit_type="so")
+                db.session.add(unit)
+                db.session.flush()
+        user = User(email=email, full_name=full_name or email, role=role, org_unit_id=unit.id)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        click.echo(f"Created {role} {email} scoped to {unit.name}.")

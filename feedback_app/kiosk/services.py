@@ -1,0 +1,65 @@
+"""What the survey pages need: the counter, its questionnaire, its kiosk device."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import Counter, KioskDevice, Questionnaire, QuestionnaireVersion, Service
+from ..surveys.questionnaires import default_questionnaire
+
+DEVICE_COOKIE = "kiosk_device"
+
+
+class UnknownCounter(LookupError):
+    """No active counter has this code."""
+
+
+def active_counter(code: str) -> Counter:
+    """The active counter with this code, or UnknownCounter."""
+    counter = db.session.scalar(
+        select(Counter).where(Counter.code == code, Counter.active.is_(True)).options(selectinload(Counter.officers))
+    )
+    if counter is None:
+        raise UnknownCounter(code)
+    return counter
+
+
+def questionnaire_for(counter: Counter) -> QuestionnaireVersion | None:
+    """The published version citizens answer at this counter."""
+    family = db.session.get(Questionnaire, counter.questionnaire_id) if counter.questionnaire_id else None
+    family = family or default_questionnaire()
+    return family.current_version if family else None
+
+
+def services_for(counter: Counter) -> list[Service]:
+    """The agency's active procedures, for the optional choice of service."""
+    return list(
+        db.session.scalars(
+            select(Service).where(Service.agency_id == counter.agency_id, Service.active.is_(True)).order_by(Service.name)
+        )
+    )
+
+
+def hash_device_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_device_token() -> tuple[str, str]:
+    """A fresh device secret and the hash stored for it."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_device_token(token)
+
+
+def device_for(counter: Counter, token: str | None) -> KioskDevice | None:
+    """The registered kiosk this browser is, if it is registered for this counter."""
+    if not token:
+        return None
+    device = db.session.scalar(select(KioskDevice).where(KioskDevice.token_hash == hash_device_token(token)))
+    if device is None or not device.active or device.counter_id != counter.id:
+        return None
+    return device

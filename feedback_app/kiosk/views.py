@@ -1,0 +1,185 @@
+"""Public survey pages: /k/<counter> for the kiosk, /q/<counter> for phones (no login)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import MultiDict
+
+from ..errors import problem
+from ..extensions import db, limiter
+from ..models import Counter, QuestionnaireVersion
+from ..surveys.submission import (
+    DuplicateSubmission,
+    SubmissionContext,
+    SurveyValidationError,
+    new_idempotency_key,
+    submit_response,
+)
+from .services import DEVICE_COOKIE, UnknownCounter, active_counter, device_for, questionnaire_for, services_for
+
+bp = Blueprint("kiosk", __name__)
+
+
+def _submit_limit() -> str:
+    return current_app.config["SURVEY_SUBMIT_LIMIT"]
+
+
+def _counter_or_404(code: str) -> Counter:
+    try:
+        return active_counter(code)
+    except UnknownCounter:
+        abort(404, description=_("Không tìm thấy quầy này. Vui lòng quét lại mã QR dán tại quầy."))
+
+
+def _version_or_503(counter: Counter) -> QuestionnaireVersion:
+    version = questionnaire_for(counter)
+    if version is None:
+        abort(503, description=_("Quầy này chưa có phiếu khảo sát đang áp dụng."))
+    return version
+
+
+def _no_store(response: Any) -> Any:
+    # A kiosk must never show the previous citizen's page from the browser cache or history.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _page_context(counter: Counter, version: QuestionnaireVersion, **extra: Any) -> dict[str, Any]:
+    return {
+        "counter": counter,
+        "version": version,
+        "officers": [o for o in counter.officers if o.active],
+        "services": services_for(counter),
+        "values": extra.pop("values", MultiDict()),
+        "errors": extra.pop("errors", {}),
+        **extra,
+    }
+
+
+@bp.get("/k/<code>")
+def kiosk_page(code: str) -> Any:
+    """The kiosk at the counter: one factor at a time, big faces, resets itself."""
+    counter = _counter_or_404(code)
+    version = _version_or_503(counter)
+    device = device_for(counter, request.cookies.get(DEVICE_COOKIE))
+    html = render_template(
+        "kiosk/kiosk.html",
+        **_page_context(counter, version, device=device,
+                        min_gap=current_app.config["KIOSK_MIN_GAP_SECONDS"],
+                        idle_reset=current_app.config["KIOSK_IDLE_RESET_SECONDS"]),
+    )
+    return _no_store(make_response(html))
+
+
+@bp.get("/k/<code>/token")
+def kiosk_token(code: str) -> Any:
+    """A fresh form token, so a kiosk left open all day still submits."""
+    _counter_or_404(code)
+    return _no_store(jsonify(csrf_token=generate_csrf()))
+
+
+@bp.post("/k/<code>/submit")
+@limiter.limit(_submit_limit)
+def kiosk_submit(code: str) -> Any:
+    """Store one kiosk response sent as JSON; a resend of the same key is acknowledged, not counted."""
+    counter = _counter_or_404(code)
+    version = _version_or_503(counter)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("answers"), dict):
+        return problem(400, "Bad Request", _("Dữ liệu gửi lên không đúng định dạng."))
+    if payload.get("version_id") not in (None, version.id):
+        # The page was made from an older version; its question ids would not match.
+        return problem(409, "Conflict", _("Phiếu khảo sát đã được cập nhật. Vui lòng tải lại trang."))
+    form = MultiDict()
+    for name, value in payload["answers"].items():
+        for item in value if isinstance(value, list) else [value]:
+            form.add(str(name), str(item))
+    for name in ("officer", "service", "dossier_code"):
+        if payload.get(name):
+            form.add(name, str(payload[name]))
+    ctx = SubmissionContext(
+        channel="kiosk", counter=counter, version=version,
+        language=payload.get("lang") if payload.get("lang") in ("vi", "en") else "vi",
+        device=device_for(counter, request.cookies.get(DEVICE_COOKIE)),
+        client_ip=request.remote_addr, completed_at=_parse_client_time(payload.get("completed_at")),
+    )
+    try:
+        submit_response(ctx, form, str(payload.get("key") or ""))
+    except SurveyValidationError as error:
+        db.session.rollback()
+        return problem(400, "Bad Request", _("Vui lòng trả lời đầy đủ các câu bắt buộc."), error.errors)
+    except DuplicateSubmission:
+        db.session.rollback()
+        return jsonify(status="duplicate"), 200
+    db.session.commit()
+    return jsonify(status="stored"), 201
+
+
+def _parse_client_time(raw: Any) -> datetime | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else None
+
+
+@bp.get("/q/<code>")
+def qr_page(code: str) -> Any:
+    """The same questionnaire on one phone page, reached from the counter's QR code."""
+    counter = _counter_or_404(code)
+    version = _version_or_503(counter)
+    html = render_template("kiosk/qr.html", **_page_context(counter, version, key=new_idempotency_key()))
+    return _no_store(make_response(html))
+
+
+@bp.post("/q/<code>")
+@limiter.limit(_submit_limit)
+def qr_submit(code: str) -> Any:
+    """Store the phone form; on an error show it again with the citizen's answers kept."""
+    counter = _counter_or_404(code)
+    version = _version_or_503(counter)
+    key = request.form.get("key", "")
+    channel = "web" if request.form.get("via") == "web" else "qr"
+    ctx = SubmissionContext(channel=channel, counter=counter, version=version,
+                            language="en" if request.cookies.get("lang") == "en" else "vi",
+                            client_ip=request.remote_addr)
+    try:
+        submit_response(ctx, request.form, key)
+    except SurveyValidationError as error:
+        db.session.rollback()
+        html = render_template("kiosk/qr.html", **_page_context(
+            counter, version, key=key if "key" not in error.errors else new_idempotency_key(),
+            values=request.form, errors=error.errors))
+        return _no_store(make_response(html, 400))
+    except DuplicateSubmission:
+        db.session.rollback()
+        html = render_template("kiosk/duplicate.html", counter=counter)
+        return _no_store(make_response(html, 409))
+    db.session.commit()
+    return redirect(url_for("kiosk.thanks", code=counter.code), 303)
+
+
+def rerender_after_csrf_failure() -> Any:
+    """An expired or forged form token: show the form again with the answers kept, nothing stored."""
+    code = (request.view_args or {}).get("code", "")
+    counter = _counter_or_404(code)
+    version = _version_or_503(counter)
+    message = _("Phiên làm việc đã hết hạn. Các câu trả lời của bạn vẫn còn; vui lòng bấm \"Gửi đánh giá\" lần nữa.")
+    html = render_template("kiosk/qr.html", **_page_context(
+        counter, version, key=request.form.get("key") or new_idempotency_key(), values=request.form,
+        errors={"_form": message}))
+    return _no_store(make_response(html, 400))
+
+
+@bp.get("/q/<code>/cam-on")
+def thanks(code: str) -> Any:
+    """Thank-you page with the way to send a complaint or recommendation."""
+    counter = _counter_or_404(code)
+    return render_template("kiosk/thanks.html", counter=counter)

@@ -1,0 +1,24 @@
+"""All models, imported here so Alembic and the app see one metadata."""
+
+from .audit import AuditEvent
+from .org import Counter, Field, KioskDevice, Officer, OrgEvent, OrgUnit, Service, officer_counters
+from .survey import (
+    Answer,
+    Campaign,
+    Factor,
+    Question,
+    QuestionnaireVersion,
+    Questionnaire,
+    QuestionOption,
+    Response,
+    ScaleLevel,
+    Target,
+    campaign_units,
+)
+from .user import User
+
+__all__ = [
+    "Answer", "AuditEvent", "Campaign", "Counter", "Factor", "Field", "KioskDevice", "Officer", "OrgEvent",
+    "OrgUnit", "Question", "QuestionOption", "Questionnaire", "QuestionnaireVersion", "Response",
+    "ScaleLevel", "Service", "Target", "User", "campaign_units", "officer_counters",
+]

@@ -1,0 +1,55 @@
+"""Home page, language switch, the ways to send feedback, and the health check."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select, text
+
+from ..extensions import db
+from ..models import Counter, OrgUnit
+
+bp = Blueprint("public", __name__)
+health_bp = Blueprint("health", __name__)
+
+
+@bp.get("/")
+def home() -> Any:
+    """Where a visitor lands: the counters' survey pages and the staff login."""
+    counters = db.session.scalars(select(Counter).where(Counter.active.is_(True)).order_by(Counter.code)).all()
+    return render_template("public/home.html", counters=counters)
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str) -> Any:
+    """Switch between Vietnamese and English and go back to the page the visitor was on."""
+    target = request.args.get("next") or request.referrer or url_for("public.home")
+    parsed = urlparse(target)
+    # Only same-site paths: never an open redirect.
+    path = parsed.path if not parsed.netloc or parsed.netloc == request.host else url_for("public.home")
+    if parsed.query and (not parsed.netloc or parsed.netloc == request.host):
+        path = f"{path}?{parsed.query}"
+    response = redirect(path or "/")
+    if code in ("vi", "en"):
+        response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax")
+    return response
+
+
+@bp.get("/phan-anh")
+def feedback_channels() -> Any:
+    """How to send a complaint or recommendation (phản ánh, kiến nghị) to the agency of a counter."""
+    counter = db.session.scalar(select(Counter).where(Counter.code == request.args.get("quay", "")))
+    agency = counter.agency if counter else None
+    if agency is None:
+        agency = db.session.scalar(select(OrgUnit).where(OrgUnit.unit_type == "so", OrgUnit.valid_to.is_(None))
+                                   .order_by(OrgUnit.id))
+    return render_template("public/feedback_channels.html", counter=counter, agency=agency)
+
+
+@health_bp.get("/healthz")
+def health() -> Any:
+    """Load balancer check: the app answers and the database is reachable."""
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok")

@@ -1,0 +1,52 @@
+"""QR images (public: they only encode a public address) and the A5 poster (staff)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template
+from markupsafe import Markup
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Counter
+from ..security import roles_required
+from .services import qr_png, qr_svg, survey_url
+
+bp = Blueprint("qrcodes", __name__)
+
+
+def _counter(code: str) -> Counter:
+    counter = db.session.scalar(select(Counter).where(Counter.code == code))
+    if counter is None:
+        abort(404)
+    return counter
+
+
+def _image(body: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@bp.get("/qr/<code>.svg")
+def counter_svg(code: str) -> Response:
+    """The counter's QR code as SVG."""
+    return _image(qr_svg(_counter(code)), "image/svg+xml", f"qr-{code}.svg")
+
+
+@bp.get("/qr/<code>.png")
+def counter_png(code: str) -> Response:
+    """The counter's QR code as PNG."""
+    return _image(qr_png(_counter(code)), "image/png", f"qr-{code}.png")
+
+
+@bp.get("/admin/counters/<code>/poster")
+@roles_required("admin", "office")
+def poster(code: str) -> Any:
+    """A printable A5 poster: agency, counter, short instructions, the code and its short URL."""
+    counter = _counter(code)
+    svg = qr_svg(counter).decode()
+    svg = svg[svg.index("<svg"):]  # drop the XML declaration to inline it
+    return render_template("admin/poster.html", counter=counter, svg=Markup(svg), url=survey_url(counter))  # noqa: S704 - our own SVG

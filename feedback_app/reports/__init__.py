@@ -1,0 +1,1 @@
+"""Satisfaction results for staff."""

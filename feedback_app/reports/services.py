@@ -1,0 +1,109 @@
+"""Turn request arguments into index filters within the user's scope; look up targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+
+from ..extensions import db
+from ..models import Counter, OrgUnit, Questionnaire, Response, Target, User
+from ..scoping import can_read_unit, scope_condition, unit_with_descendants, visible_unit_ids
+from ..surveys.index import GROUPS, IndexFilters, IndexResult, compute_index
+from ..surveys.questionnaires import default_questionnaire
+from ..timeutil import local_today, parse_date
+
+
+@dataclass
+class ResultQuery:
+    """A validated request for results."""
+
+    filters: IndexFilters | None
+    group_by: str | None = None
+    unit: OrgUnit | None = None
+    counter: Counter | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _lookup_unit(raw: str) -> OrgUnit | None:
+    return db.session.scalar(
+        select(OrgUnit).where(or_(OrgUnit.code == raw, OrgUnit.id == (int(raw) if raw.isdigit() else -1)))
+    )
+
+
+def parse_result_query(args: dict[str, str], user: User, default_days: int = 90) -> ResultQuery:
+    """Validate from/to/unit/counter/group_by/questionnaire; every error names the field and what to fix."""
+    errors: dict[str, str] = {}
+    today = local_today()
+    dates: dict[str, date | None] = {}
+    for name, default in (("from", today - timedelta(days=default_days)), ("to", today)):
+        raw = (args.get(name) or "").strip()
+        if not raw:
+            dates[name] = default
+            continue
+        try:
+            dates[name] = parse_date(raw)
+        except ValueError:
+            errors[name] = "Ngày không hợp lệ; nhập theo dạng dd/mm/yyyy (ví dụ 01/10/2026)."
+    if not errors and dates["from"] and dates["to"] and dates["from"] > dates["to"]:
+        errors["to"] = "Ngày kết thúc phải sau hoặc bằng ngày bắt đầu."
+    group_by = (args.get("group_by") or "").strip() or None
+    if group_by is not None and group_by not in GROUPS:
+        errors["group_by"] = f"group_by phải là một trong: {', '.join(GROUPS)}."
+    unit = counter = None
+    raw_unit = (args.get("unit") or "").strip()
+    if raw_unit:
+        unit = _lookup_unit(raw_unit)
+        if unit is None or not can_read_unit(user, unit.id):
+            errors["unit"] = "Không tìm thấy đơn vị này trong phạm vi bạn được xem."
+            unit = None
+    raw_counter = (args.get("counter") or "").strip()
+    if raw_counter:
+        counter = db.session.scalar(select(Counter).where(
+            or_(Counter.code == raw_counter, Counter.id == (int(raw_counter) if raw_counter.isdigit() else -1))))
+        if counter is None or not can_read_unit(user, counter.agency_id):
+            errors["counter"] = "Không tìm thấy quầy này trong phạm vi bạn được xem."
+            counter = None
+    family = None
+    raw_q = (args.get("questionnaire") or "").strip()
+    if raw_q:
+        family = db.session.scalar(select(Questionnaire).where(Questionnaire.code == raw_q))
+        if family is None:
+            errors["questionnaire"] = "Không có bộ câu hỏi với mã này."
+    family = family or default_questionnaire()
+    if errors or family is None:
+        return ResultQuery(None, group_by, unit, counter, errors or {"questionnaire": "Chưa có bộ câu hỏi."})
+    filters = IndexFilters(
+        questionnaire_id=family.id, date_from=dates["from"], date_to=dates["to"],
+        unit_ids=unit_with_descendants([unit.id]) if unit else None,
+        counter_id=counter.id if counter else None,
+    )
+    return ResultQuery(filters, group_by, unit, counter)
+
+
+def results_for(query: ResultQuery, user: User, group_by: str | None = None) -> list[IndexResult]:
+    """The index within the user's scope: the one query helper decides what they may read."""
+    assert query.filters is not None
+    scope = scope_condition(user, Response.unit_id, Response.officer_id)
+    return compute_index(query.filters, scope=scope, group_by=group_by)
+
+
+def targets_for(unit: OrgUnit | None, year: int) -> dict[str | None, Decimal]:
+    """Targets of the unit (or the nearest ancestor that has them) for a year: factor code → %."""
+    current = unit
+    while current is not None:
+        rows = db.session.scalars(select(Target).where(Target.org_unit_id == current.id, Target.year == year)).all()
+        if rows:
+            return {t.factor_code: t.target_pct for t in rows}
+        current = current.parent
+    return {}
+
+
+def default_unit(user: User) -> OrgUnit | None:
+    """The unit whose targets apply when none is chosen: the user's own, or the first agency for admins."""
+    if visible_unit_ids(user) is not None:
+        return user.org_unit
+    return db.session.scalar(select(OrgUnit).where(OrgUnit.unit_type == "so", OrgUnit.valid_to.is_(None))
+                             .order_by(OrgUnit.id))

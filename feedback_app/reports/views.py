@@ -1,0 +1,49 @@
+"""The results page: satisfaction per factor and overall, with counts, against the target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Counter, OrgUnit
+from ..scoping import visible_unit_ids
+from ..surveys.index import GROUPS
+from ..timeutil import format_date
+from .services import default_unit, parse_result_query, results_for, targets_for
+
+bp = Blueprint("reports", __name__)
+
+GROUP_LABELS = {"unit": "Đơn vị", "counter": "Quầy", "officer": "Công chức", "service": "Thủ tục",
+                "channel": "Kênh", "month": "Tháng"}
+
+
+@bp.get("/results")
+def results() -> Any:
+    """Satisfaction per factor and overall for a period and a unit or counter."""
+    query = parse_result_query(request.args, current_user)
+    visible = visible_unit_ids(current_user)
+    units_stmt = select(OrgUnit).order_by(OrgUnit.name)
+    counters_stmt = select(Counter).order_by(Counter.code)
+    if visible is not None:
+        units_stmt = units_stmt.where(OrgUnit.id.in_(sorted(visible)))
+        counters_stmt = counters_stmt.where(Counter.agency_id.in_(sorted(visible)))
+    context: dict[str, Any] = {
+        "query": query, "units": db.session.scalars(units_stmt).all(),
+        "counters": db.session.scalars(counters_stmt).all(), "groups": GROUPS, "group_labels": GROUP_LABELS,
+        "args": request.args,
+    }
+    if query.filters is None:
+        return render_template("reports/results.html", **context), 400
+    total = results_for(query, current_user)[0]
+    grouped = results_for(query, current_user, query.group_by) if query.group_by else []
+    unit = query.unit or (query.counter.agency if query.counter else default_unit(current_user))
+    year = query.filters.date_to.year if query.filters.date_to else None
+    context.update(
+        total=total, grouped=grouped, targets=targets_for(unit, year) if year else {}, target_unit=unit,
+        date_from=format_date(query.filters.date_from), date_to=format_date(query.filters.date_to),
+    )
+    return render_template("reports/results.html", **context)

@@ -1,0 +1,89 @@
+"""Deny by default: public endpoints are an explicit allowlist; roles; security headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Every endpoint a visitor may open without logging in, by name. A test checks this list against the app.
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "static",
+        "public.home",
+        "public.set_language",
+        "public.feedback_channels",
+        "kiosk.kiosk_page",
+        "kiosk.kiosk_submit",
+        "kiosk.kiosk_token",
+        "kiosk.qr_page",
+        "kiosk.qr_submit",
+        "kiosk.thanks",
+        "qrcodes.counter_svg",
+        "qrcodes.counter_png",
+        "api.counters",
+        "api.openapi",
+        "auth.login",
+        "health.health",
+    }
+)
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Let through only logged-in users with one of the named roles."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                abort(401)
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_roles = roles  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def require_login_unless_public() -> Any:
+    """before_request: anything not on the allowlist needs a logged-in staff member."""
+    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if current_user.is_authenticated:
+        return None
+    if request.path.startswith("/api/"):
+        abort(401)
+    return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; object-src 'none'"
+)
+
+
+def add_security_headers(response: Any) -> Any:
+    """after_request: CSP without inline script, no framing, HSTS behind HTTPS."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure or current_app.config.get("PRODUCTION"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def register_security(app: Flask) -> None:
+    """Bind the login gate and the headers to the app."""
+    app.before_request(require_login_unless_public)
+    app.after_request(add_security_headers)

@@ -1,0 +1,1 @@
+"""Questionnaires, responses and the SIPAS index."""

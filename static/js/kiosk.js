@@ -1,0 +1,210 @@
+/* Kiosk: one step at a time, resets after submit and idle time, queues responses through network drops
+   and sends each exactly once (its idempotency key travels with it). */
+(function () {
+  "use strict";
+  var form = document.getElementById("kiosk");
+  if (!form) return;
+  var d = form.dataset;
+  var steps = Array.prototype.slice.call(form.querySelectorAll(".step"));
+  var nav = form.querySelector(".steps-nav");
+  var progress = nav.querySelector("progress");
+  var progressText = nav.querySelector(".progress-text");
+  var nextBtn = nav.querySelector("[data-next]");
+  var submitBtn = nav.querySelector("[data-submit]");
+  var stepErr = form.querySelector(".step-err");
+  var thanks = document.getElementById("kiosk-thanks");
+  var statusEl = document.getElementById("kiosk-status");
+  var queueName = "kioskQueue:" + d.counter;
+  var token = d.csrf, tokenAt = Date.now();
+  var current = 0, idleTimer = null, sending = false;
+  var TOKEN_MAX_AGE = 20 * 60 * 1000;
+
+  function show(i) {
+    current = i;
+    steps.forEach(function (s, k) { s.hidden = k !== i; });
+    nav.hidden = i === 0;
+    progress.value = i;
+    progressText.textContent = i + " / " + (steps.length - 1);
+    var last = i === steps.length - 1;
+    nextBtn.hidden = last;
+    submitBtn.hidden = !last;
+    stepErr.hidden = true;
+    window.scrollTo(0, 0);
+    var heading = steps[i].querySelector("h1, h2");
+    if (heading) { heading.tabIndex = -1; heading.focus(); }
+  }
+
+  function missingInStep(step) {
+    var bad = [];
+    step.querySelectorAll("fieldset[data-required]").forEach(function (fs) {
+      var ok = fs.querySelector("input:checked");
+      fs.classList.toggle("has-err", !ok);
+      if (!ok) bad.push(fs);
+    });
+    return bad;
+  }
+
+  function tooMany(step) {
+    var over = null;
+    step.querySelectorAll("fieldset[data-max]").forEach(function (fs) {
+      var max = parseInt(fs.dataset.max, 10);
+      if (max && fs.querySelectorAll("input:checked").length > max) over = max;
+    });
+    return over;
+  }
+
+  function stepValid() {
+    var step = steps[current];
+    var bad = missingInStep(step);
+    if (bad.length) {
+      stepErr.textContent = d.msgRequired;
+      stepErr.hidden = false;
+      bad[0].scrollIntoView({ block: "center" });
+      return false;
+    }
+    var max = tooMany(step);
+    if (max) {
+      stepErr.textContent = d.msgMax.replace("{n}", max);
+      stepErr.hidden = false;
+      return false;
+    }
+    stepErr.hidden = true;
+    return true;
+  }
+
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
+    var a = new Uint8Array(16);
+    crypto.getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function collect() {
+    var answers = {}, payload = { key: newKey(), version_id: parseInt(d.version, 10), lang: d.lang,
+      completed_at: new Date().toISOString(), answers: answers };
+    new FormData(form).forEach(function (value, name) {
+      if (name === "officer" || name === "service") { if (value) payload[name] = value; return; }
+      if (!/^q\d+$/.test(name) || value === "") return;
+      if (answers[name] === undefined) answers[name] = value;
+      else answers[name] = [].concat(answers[name], value);
+    });
+    // The expectations question is multiple choice: always send a list.
+    form.querySelectorAll("fieldset[data-max]").forEach(function (fs) {
+      var name = fs.id;
+      if (answers[name] !== undefined) answers[name] = [].concat(answers[name]);
+    });
+    return payload;
+  }
+
+  function readQueue() {
+    try { return JSON.parse(localStorage.getItem(queueName) || "[]"); } catch (e) { return []; }
+  }
+  function writeQueue(q) {
+    try { localStorage.setItem(queueName, JSON.stringify(q)); } catch (e) { /* storage full: keep in memory */ }
+    memoryQueue = q;
+    showStatus();
+  }
+  var memoryQueue = readQueue();
+
+  function showStatus() {
+    var n = memoryQueue.length;
+    statusEl.hidden = n === 0;
+    statusEl.textContent = d.msgPending.replace("{n}", n);
+  }
+
+  function refreshToken() {
+    return fetch(d.tokenUrl, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { if (!r.ok) throw new Error("token"); return r.json(); })
+      .then(function (j) { token = j.csrf_token; tokenAt = Date.now(); });
+  }
+
+  function sendOne(item) {
+    var ready = Date.now() - tokenAt > TOKEN_MAX_AGE ? refreshToken() : Promise.resolve();
+    return ready.then(function () {
+      return fetch(d.submitUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+        body: JSON.stringify(item)
+      });
+    }).then(function (r) {
+      if (r.status === 200 || r.status === 201) return "done";
+      if (r.status === 400) {
+        return r.json().then(function (p) {
+          if (p.title === "CSRF") { tokenAt = 0; return "retry"; }
+          return "rejected";
+        }, function () { return "retry"; });
+      }
+      if (r.status === 409 || r.status === 404) return "rejected";
+      return "retry";
+    });
+  }
+
+  function flush() {
+    if (sending || memoryQueue.length === 0) return;
+    sending = true;
+    var item = memoryQueue[0];
+    sendOne(item).then(function (outcome) {
+      sending = false;
+      if (outcome === "retry") { setTimeout(flush, 15000); return; }
+      if (outcome === "rejected") {
+        // Kept on the device for staff to look at; never silently dropped.
+        var rejected = JSON.parse(localStorage.getItem(queueName + ":rejected") || "[]");
+        rejected.push(item);
+        try { localStorage.setItem(queueName + ":rejected", JSON.stringify(rejected)); } catch (e) { /* full */ }
+      }
+      writeQueue(readQueue().filter(function (x) { return x.key !== item.key; }));
+      flush();
+    }, function () { sending = false; setTimeout(flush, 15000); });
+  }
+
+  function resetForm() {
+    form.reset();
+    form.querySelectorAll(".has-err").forEach(function (el) { el.classList.remove("has-err"); });
+    thanks.hidden = true;
+    form.hidden = false;
+    show(0);
+  }
+
+  function armIdle() {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(function () { if (current !== 0 || !thanks.hidden) resetForm(); },
+      parseInt(d.idleReset, 10) * 1000);
+  }
+
+  form.addEventListener("click", function (e) {
+    var t = e.target.closest("[data-next], [data-back]");
+    if (!t) return;
+    if (t.hasAttribute("data-back")) { show(Math.max(0, current - 1)); return; }
+    if (current === 0 || stepValid()) show(Math.min(steps.length - 1, current + 1));
+  });
+
+  form.addEventListener("change", function (e) {
+    var fs = e.target.closest("fieldset");
+    if (fs) fs.classList.remove("has-err");
+  });
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (!stepValid()) return;
+    var item = collect();
+    writeQueue(readQueue().concat([item]));
+    form.hidden = true;
+    thanks.hidden = false;
+    flush();
+    // The next citizen may start only after the configured gap.
+    setTimeout(resetForm, Math.max(5, parseInt(d.minGap, 10)) * 1000);
+  });
+
+  ["click", "touchstart", "keydown", "change"].forEach(function (ev) {
+    document.addEventListener(ev, armIdle, { passive: true });
+  });
+  window.addEventListener("online", flush);
+  // Back-forward cache must never bring back the previous citizen's answers.
+  window.addEventListener("pageshow", function (e) { if (e.persisted) resetForm(); });
+  setInterval(function () { refreshToken().then(flush, function () {}); }, TOKEN_MAX_AGE);
+  setInterval(flush, 30000);
+  show(0);
+  showStatus();
+  flush();
+  armIdle();
+})();
