@@ -9,7 +9,7 @@ from flask import Flask, g, request
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import CONFIGS, BASE_DIR, ProductionConfig
+from config import BASE_DIR, CONFIGS, ProductionConfig
 
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -30,14 +30,14 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
     if app.config.get("TRUST_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     os.makedirs(app.instance_path, exist_ok=True)
+    from .security import register_security
+
+    register_security(app)  # first: the login gate runs before any other request hook
     register_extensions(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_errors(app)
     register_cli(app)
-    from .security import register_security
-
-    register_security(app)
     return app
 
 
@@ -50,8 +50,8 @@ def select_locale() -> str:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    limiter.init_app(app)  # before CSRF: a flood is refused before any other work
     csrf.init_app(app)
-    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(BASE_DIR / "translations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -66,16 +66,34 @@ def register_extensions(app: Flask) -> None:
         return user if user is not None and user.active else None
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        from sqlalchemy import event
-        from sqlalchemy.engine import Engine
+        register_sqlite_fixes()
 
-        @event.listens_for(Engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            if type(dbapi_connection).__module__.startswith("sqlite3"):
-                cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA foreign_keys=ON")
-                cursor.execute("PRAGMA busy_timeout=5000")
-                cursor.close()
+
+_sqlite_fixed = False
+
+
+def register_sqlite_fixes() -> None:
+    """Foreign keys on, and real transactions: pysqlite's own BEGIN handling breaks SAVEPOINTs."""
+    global _sqlite_fixed
+    if _sqlite_fixed:
+        return
+    _sqlite_fixed = True
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+    @event.listens_for(Engine, "begin")
+    def _sqlite_begin(conn: Any) -> None:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")
 
 
 def register_blueprints(app: Flask) -> None:

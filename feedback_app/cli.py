@@ -46,7 +46,7 @@ def register_commands(app: Flask) -> None:
             click.echo(f"  QR form on a phone:        {base_url}/q/{counter.code}")
         click.echo(f"  Staff login:               {base_url}/login")
         if db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0])):
-            click.echo("\n  Demo logins (password for all: %s):" % DEMO_PASSWORD)
+            click.echo(f"\n  Demo logins (password for all: {DEMO_PASSWORD}):")
             for email, _name, role, _unit, _officer in DEMO_USERS:
                 click.echo(f"    {role:8} {email}")
         click.echo("")

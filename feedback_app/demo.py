@@ -229,4 +229,5 @@ def load_demo_data() -> str:
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)
     db.session.flush()
-    return f"Demo data loaded: {len(units)} units, {len(COUNTERS)} counters, {len(SERVICES)} procedures, {count} responses."
+    return (f"Demo data loaded: {len(units)} units, {len(COUNTERS)} counters, {len(SERVICES)} procedures, "
+            f"{count} responses.")

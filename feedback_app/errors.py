@@ -58,7 +58,7 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         code = error.code or 500
         # Our own abort(..., description=...) says what to fix; Werkzeug's defaults are English and generic.
-        custom = error.description if error.description != type(error).description else None
+        custom = error.description if error.description != type(error).description and code != 429 else None
         message = str(custom or MESSAGES.get(code, error.description or ""))
         if wants_json():
             return problem(code, error.name, message)

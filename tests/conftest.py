@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -80,8 +80,20 @@ def tmp_root() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+class RequestIsolatedClient(FlaskClient):
+    """Requests share the test's app context (and its database session); each still gets its own `g`,
+    as in production, so nothing cached per request (CSRF token, logged-in user) leaks into the next."""
+
+    def open(self, *args, **kwargs):  # type: ignore[override]
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 def make_test_app(url: str, **overrides: object) -> Flask:
-    return create_app("testing", SQLALCHEMY_DATABASE_URI=url, **overrides)
+    application = create_app("testing", SQLALCHEMY_DATABASE_URI=url, **overrides)
+    application.test_client_class = RequestIsolatedClient
+    return application
 
 
 def database_url(backend: str, tmp_root: Path, name: str) -> str:
@@ -144,7 +156,10 @@ def client(app: Flask, db_session: Session) -> FlaskClient:
 @pytest.fixture
 def world(db_session: Session) -> factories.World:
     """An agency with units, two counters, officers, services and the default questionnaire."""
-    return factories.build_world()
+    built = factories.build_world()
+    # Committed to the test's outer transaction, so a view's rollback cannot take it away.
+    db_session.commit()
+    return built
 
 
 @pytest.fixture
@@ -153,6 +168,7 @@ def login_as(client: FlaskClient, world: factories.World):
 
     def _login(role: str, unit=None, officer=None, email: str | None = None):
         user = factories.user(role=role, unit=unit or world.agency, officer=officer, email=email)
+        db.session.commit()
         token = factories.csrf_token(client, "/login")
         response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
                                                "csrf_token": token})

@@ -2,46 +2,63 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
 from ..models import Counter, Field, Officer, OrgUnit, Questionnaire
 from ..models.survey import Factor
 
-BLANK = [("", "— Không chọn —")]
+
+def options(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
+    """WTForms choices from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
-def unit_choices(unit_ids: set[int] | None = None, types: tuple[str, ...] | None = None) -> list[tuple[int, str]]:
+def values(choices: list[SelectChoice]) -> set[object]:
+    """The values a select offers, to check a submitted one against."""
+    return {choice.value for choice in choices}
+
+
+BLANK = options([("", "— Không chọn —")])
+
+
+def unit_choices(unit_ids: set[int] | None = None, types: tuple[str, ...] | None = None) -> list[SelectChoice]:
     stmt = select(OrgUnit).order_by(OrgUnit.name)
     if types:
         stmt = stmt.where(OrgUnit.unit_type.in_(types))
     if unit_ids is not None:
         stmt = stmt.where(OrgUnit.id.in_(sorted(unit_ids)))
-    return [(u.id, u.name + (f" (đến {u.valid_to:%d/%m/%Y})" if u.valid_to else "")) for u in db.session.scalars(stmt)]
+    return options(
+        (u.id, u.name + (f" (đến {u.valid_to:%d/%m/%Y})" if u.valid_to else "")) for u in db.session.scalars(stmt)
+    )
 
 
-def counter_choices(unit_ids: set[int] | None = None) -> list[tuple[int, str]]:
+def counter_choices(unit_ids: set[int] | None = None) -> list[SelectChoice]:
     stmt = select(Counter).order_by(Counter.code)
     if unit_ids is not None:
         stmt = stmt.where(Counter.agency_id.in_(sorted(unit_ids)))
-    return [(c.id, f"{c.name} — {c.code}") for c in db.session.scalars(stmt)]
+    return options((c.id, f"{c.name} — {c.code}") for c in db.session.scalars(stmt))
 
 
-def field_choices() -> list[tuple[int, str]]:
-    return [(f.id, f.name) for f in db.session.scalars(select(Field).order_by(Field.name))]
+def field_choices() -> list[SelectChoice]:
+    return options((f.id, f.name) for f in db.session.scalars(select(Field).order_by(Field.name)))
 
 
-def officer_choices() -> list[tuple[int, str]]:
-    return [(o.id, o.full_name) for o in db.session.scalars(select(Officer).order_by(Officer.full_name))]
+def officer_choices() -> list[SelectChoice]:
+    return options((o.id, o.full_name) for o in db.session.scalars(select(Officer).order_by(Officer.full_name)))
 
 
-def questionnaire_choices() -> list[tuple[int, str]]:
-    return [(q.id, f"{q.code} — {q.title}") for q in db.session.scalars(select(Questionnaire).order_by(Questionnaire.code))]
+def questionnaire_choices() -> list[SelectChoice]:
+    family = db.session.scalars(select(Questionnaire).order_by(Questionnaire.code))
+    return options((q.id, f"{q.code} — {q.title}") for q in family)
 
 
-def factor_code_choices() -> list[tuple[str, str]]:
+def factor_code_choices() -> list[SelectChoice]:
     rows = db.session.execute(select(Factor.code, Factor.name).distinct().order_by(Factor.code)).all()
     seen: dict[str, str] = {}
     for code, name in rows:
         seen.setdefault(code, name)
-    return [("", "— Chỉ số chung —"), *((c, f"{c} — {n}") for c, n in seen.items())]
+    return options([("", "— Chỉ số chung —"), *((c, f"{c} — {n}") for c, n in seen.items())])

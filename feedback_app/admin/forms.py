@@ -29,6 +29,7 @@ from wtforms.validators import (
 from ..models.org import EVENT_KINDS, UNIT_TYPES
 from ..models.survey import CHANNELS
 from ..models.user import ROLES
+from .choices import options
 
 DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 REQUIRED = "Vui lòng nhập mục này."
@@ -44,7 +45,7 @@ class OrgUnitForm(FlaskForm):
     code = StringField("Mã đơn vị", validators=[DataRequired(REQUIRED), Length(max=40), CODE_RULE])
     name = StringField("Tên đầy đủ", validators=[DataRequired(REQUIRED), Length(max=255)])
     short_name = StringField("Tên ngắn", validators=[Optional(), Length(max=120)])
-    unit_type = SelectField("Loại", choices=list(UNIT_TYPES.items()))
+    unit_type = SelectField("Loại", choices=options(UNIT_TYPES.items()))
     parent_id = SelectField("Trực thuộc", coerce=optional_int, validators=[Optional()])
     valid_from = DateField("Hiệu lực từ ngày (dd/mm/yyyy)", format=DATE_FORMATS,
                            validators=[DataRequired("Nhập ngày theo dạng dd/mm/yyyy.")])
@@ -59,7 +60,7 @@ class OrgUnitForm(FlaskForm):
 
 
 class OrgEventForm(FlaskForm):
-    kind = SelectField("Loại sự kiện", choices=list(EVENT_KINDS.items()))
+    kind = SelectField("Loại sự kiện", choices=options(EVENT_KINDS.items()))
     effective_date = DateField("Ngày có hiệu lực (dd/mm/yyyy)", format=DATE_FORMATS,
                                validators=[DataRequired("Nhập ngày theo dạng dd/mm/yyyy.")])
     predecessor_id = SelectField("Đơn vị trước", coerce=int)
@@ -105,7 +106,7 @@ class UserForm(FlaskForm):
     email = EmailField("Email đăng nhập", validators=[DataRequired(REQUIRED), Email("Email không hợp lệ."),
                                                      Length(max=255)])
     full_name = StringField("Họ và tên", validators=[DataRequired(REQUIRED), Length(max=120)])
-    role = SelectField("Vai trò", choices=list(ROLES.items()))
+    role = SelectField("Vai trò", choices=options(ROLES.items()))
     org_unit_id = SelectField("Phạm vi đơn vị", coerce=int)
     officer_id = SelectField("Là công chức (vai trò tại quầy)", coerce=optional_int, validators=[Optional()])
     active = BooleanField("Đang hoạt động", default=True)
@@ -132,7 +133,7 @@ class CampaignForm(FlaskForm):
                            validators=[DataRequired("Nhập ngày theo dạng dd/mm/yyyy.")])
     unit_ids = SelectMultipleField("Đơn vị được khảo sát", coerce=int,
                                    validators=[DataRequired("Chọn ít nhất một đơn vị.")])
-    channels = SelectMultipleField("Kênh khảo sát", choices=list(CHANNELS.items()),
+    channels = SelectMultipleField("Kênh khảo sát", choices=options(CHANNELS.items()),
                                    validators=[DataRequired("Chọn ít nhất một kênh.")])
     expected_transactions = IntegerField("Số giao dịch dự kiến trong kỳ (N)",
                                          validators=[Optional(), NumberRange(min=0, message="N không được âm.")])

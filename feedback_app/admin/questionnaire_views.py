@@ -29,7 +29,8 @@ def _version(version_id: int) -> QuestionnaireVersion:
 def questionnaires() -> Any:
     """Every questionnaire with its versions and how many responses each has."""
     families = db.session.scalars(select(Questionnaire).order_by(Questionnaire.code)).all()
-    counts = dict(db.session.execute(select(Response.version_id, func.count(Response.id)).group_by(Response.version_id)).all())
+    per_version = select(Response.version_id, func.count(Response.id)).group_by(Response.version_id)
+    counts = dict(db.session.execute(per_version).all())
     return render_template("admin/questionnaires.html", families=families, counts=counts, form=EmptyForm())
 
 

@@ -45,7 +45,7 @@ def _unit_name(unit: OrgUnit | None) -> str:
 
 
 def _prepare_unit(form: forms.OrgUnitForm, obj: OrgUnit) -> None:
-    form.parent_id.choices = choices.BLANK + [c for c in choices.unit_choices() if c[0] != obj.id]
+    form.parent_id.choices = choices.BLANK + [c for c in choices.unit_choices() if c.value != obj.id]
 
 
 def _prepare_event(form: forms.OrgEventForm, _obj: OrgEvent) -> None:
@@ -112,7 +112,7 @@ def _prepare_kiosk(form: forms.KioskDeviceForm, _obj: KioskDevice) -> None:
 
 
 def _save_kiosk(form: forms.KioskDeviceForm, obj: KioskDevice) -> None:
-    if form.counter_id.data not in {c for c, _ in form.counter_id.choices}:
+    if form.counter_id.data not in choices.values(form.counter_id.choices):
         raise ValueError("Quầy không thuộc phạm vi của bạn.")
     form.populate_obj(obj)
     if not obj.id:
@@ -134,7 +134,7 @@ def _prepare_campaign(form: forms.CampaignForm, obj: Campaign) -> None:
 
 
 def _save_campaign(form: forms.CampaignForm, obj: Campaign) -> None:
-    allowed = {c for c, _ in form.unit_ids.choices}
+    allowed = choices.values(form.unit_ids.choices)
     if not set(form.unit_ids.data) <= allowed:
         raise ValueError("Có đơn vị nằm ngoài phạm vi của bạn.")
     save_campaign(obj, form.data)
@@ -191,7 +191,8 @@ CRUDS = [
         query_filter=_kiosk_filter,
         extra_actions=[("Kích hoạt trên máy này", lambda d: url_for("admin.kiosk_activate", item_id=d.id))]),
     Crud("campaigns", Campaign, forms.CampaignForm, "Đợt khảo sát", [
-        ("Tên", lambda c: c.name), ("Thời gian", lambda c: f"{format_date(c.period_start)} – {format_date(c.period_end)}"),
+        ("Tên", lambda c: c.name),
+        ("Thời gian", lambda c: f"{format_date(c.period_start)} – {format_date(c.period_end)}"),
         ("Kênh", lambda c: ", ".join(CHANNELS.get(ch, ch) for ch in c.channels)),
         ("Tiến độ", lambda c: campaign_progress(c).label),
     ], roles=("admin", "office"), order_by=Campaign.period_start.desc(), prepare_form=_prepare_campaign,

@@ -28,7 +28,8 @@ def openapi_document() -> dict[str, Any]:
         "properties": {
             "key": {"type": ["string", "null"]}, "label": {"type": "string"},
             "overall_pct": {"type": ["number", "null"]}, "responses": {"type": "integer"},
-            "answers": {"type": "integer"}, "factors": {"type": "array", "items": {"$ref": "#/components/schemas/Factor"}},
+            "answers": {"type": "integer"},
+            "factors": {"type": "array", "items": {"$ref": "#/components/schemas/Factor"}},
         },
     }
     return {

@@ -40,7 +40,9 @@ def services_for(counter: Counter) -> list[Service]:
     """The agency's active procedures, for the optional choice of service."""
     return list(
         db.session.scalars(
-            select(Service).where(Service.agency_id == counter.agency_id, Service.active.is_(True)).order_by(Service.name)
+            select(Service)
+            .where(Service.agency_id == counter.agency_id, Service.active.is_(True))
+            .order_by(Service.name)
         )
     )
 

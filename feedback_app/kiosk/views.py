@@ -11,7 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
 from ..errors import problem
-from ..extensions import db, limiter
+from ..extensions import csrf, db, limiter
 from ..models import Counter, QuestionnaireVersion
 from ..surveys.submission import (
     DuplicateSubmission,
@@ -27,6 +27,10 @@ bp = Blueprint("kiosk", __name__)
 
 def _submit_limit() -> str:
     return current_app.config["SURVEY_SUBMIT_LIMIT"]
+
+
+# One ceiling per address across every way of submitting a survey.
+submit_limit = limiter.shared_limit(_submit_limit, scope="survey_submit")
 
 
 def _counter_or_404(code: str) -> Counter:
@@ -84,9 +88,11 @@ def kiosk_token(code: str) -> Any:
 
 
 @bp.post("/k/<code>/submit")
-@limiter.limit(_submit_limit)
+@csrf.exempt  # checked inside, after the rate limit
+@submit_limit
 def kiosk_submit(code: str) -> Any:
     """Store one kiosk response sent as JSON; a resend of the same key is acknowledged, not counted."""
+    csrf.protect()
     counter = _counter_or_404(code)
     version = _version_or_503(counter)
     payload = request.get_json(silent=True)
@@ -140,9 +146,11 @@ def qr_page(code: str) -> Any:
 
 
 @bp.post("/q/<code>")
-@limiter.limit(_submit_limit)
+@csrf.exempt  # checked inside, after the rate limit
+@submit_limit
 def qr_submit(code: str) -> Any:
     """Store the phone form; on an error show it again with the citizen's answers kept."""
+    csrf.protect()
     counter = _counter_or_404(code)
     version = _version_or_503(counter)
     key = request.form.get("key", "")
@@ -169,8 +177,15 @@ def qr_submit(code: str) -> Any:
 def rerender_after_csrf_failure() -> Any:
     """An expired or forged form token: show the form again with the answers kept, nothing stored."""
     code = (request.view_args or {}).get("code", "")
-    counter = _counter_or_404(code)
-    version = _version_or_503(counter)
+    try:
+        counter = active_counter(code)
+    except UnknownCounter:
+        message = _("Không tìm thấy quầy này. Vui lòng quét lại mã QR dán tại quầy.")
+        return render_template("errors/error.html", code=404, message=message), 404
+    version = questionnaire_for(counter)
+    if version is None:
+        message = _("Quầy này chưa có phiếu khảo sát đang áp dụng.")
+        return render_template("errors/error.html", code=503, message=message), 503
     message = _("Phiên làm việc đã hết hạn. Các câu trả lời của bạn vẫn còn; vui lòng bấm \"Gửi đánh giá\" lần nữa.")
     html = render_template("kiosk/qr.html", **_page_context(
         counter, version, key=request.form.get("key") or new_idempotency_key(), values=request.form,

@@ -54,8 +54,13 @@ class FactorResult:
     responses: int = 0
 
     @property
+    def exact_pct(self) -> float | None:
+        return None if self.denominator == 0 else 100.0 * self.satisfied / self.denominator
+
+    @property
     def satisfied_pct(self) -> float | None:
-        return None if self.denominator == 0 else round(100.0 * self.satisfied / self.denominator, 2)
+        exact = self.exact_pct
+        return None if exact is None else round(exact, 2)
 
 
 @dataclass
@@ -70,7 +75,8 @@ class IndexResult:
     @property
     def overall_pct(self) -> float | None:
         """Weighted mean of the factor percentages that have answers (equal weights by default)."""
-        scored = [(f.satisfied_pct, float(f.weight)) for f in self.factors if f.satisfied_pct is not None]
+        # From the exact factor figures: rounding first would drift the mean (66.67 + 100 -> 83.34).
+        scored = [(f.exact_pct, float(f.weight)) for f in self.factors if f.exact_pct is not None]
         total_weight = sum(w for _, w in scored)
         if not scored or total_weight == 0:
             return None

@@ -149,11 +149,12 @@ def new_draft_from(version: QuestionnaireVersion) -> QuestionnaireVersion:
         raise QuestionnaireError("Bộ câu hỏi này đã có một phiên bản nháp; hãy sửa hoặc công bố phiên bản đó.")
     number = max(v.number for v in family.versions) + 1
     draft = QuestionnaireVersion(
-        questionnaire=family, number=number, status="draft", title=version.title, title_en=version.title_en,
+        questionnaire_id=family.id, number=number, status="draft", title=version.title, title_en=version.title_en,
         no_opinion_enabled=version.no_opinion_enabled, no_opinion_label=version.no_opinion_label,
         no_opinion_label_en=version.no_opinion_label_en,
         no_opinion_in_denominator=version.no_opinion_in_denominator,
     )
+    db.session.add(draft)
     draft.scale = [ScaleLevel(value=s.value, label=s.label, label_en=s.label_en, is_satisfied=s.is_satisfied)
                    for s in version.scale]
     factor_map = {}
@@ -168,6 +169,6 @@ def new_draft_from(version: QuestionnaireVersion) -> QuestionnaireVersion:
         )
         copy.options = [QuestionOption(position=o.position, text=o.text, text_en=o.text_en) for o in q.options]
         draft.questions.append(copy)
-    db.session.add(draft)
     db.session.flush()
+    db.session.refresh(family)  # its versions list now includes the draft
     return draft

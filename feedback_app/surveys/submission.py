@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
-from ..models import Answer, Counter, KioskDevice, Officer, QuestionnaireVersion, Response, Service
+from ..models import Answer, Counter, KioskDevice, QuestionnaireVersion, Response, Service
 from ..timeutil import LOCAL_TZ, as_utc, utcnow
 
 NO_OPINION = "na"
@@ -81,7 +81,7 @@ def _parse_answers(version: QuestionnaireVersion, form: MultiDict) -> tuple[list
                 if q.required:
                     errors[name] = _l("Vui lòng chọn một mức đánh giá cho câu này.")
                 continue
-            if raw == NO_OPINION and version.no_opinion_enabled:
+            if raw == NO_OPINION and version.no_opinion_enabled and q.kind == "criterion":
                 answers.append(Answer(question_id=q.id, no_opinion=True))
             elif raw.isdigit() and int(raw) in scale:
                 answers.append(Answer(question_id=q.id, value=int(raw)))

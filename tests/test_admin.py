@@ -1,0 +1,139 @@
+"""Administration: forms keep input on errors, every change is audited, questionnaires are versioned."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from feedback_app.extensions import db
+from feedback_app.models import AuditEvent, Campaign, Counter, Officer, QuestionnaireVersion
+from feedback_app.models.survey import PublishedVersionError
+
+from . import factories
+
+
+def _post(client, path, data):
+    return client.post(path, data={"csrf_token": factories.csrf_token(client, path), **data})
+
+
+def test_create_counter_is_audited(client, world, login_as):
+    admin = login_as("admin")
+    response = _post(client, "/admin/counters/new", {
+        "code": "SXD-Q30", "name": "Quầy 30", "service_centre_id": world.centre.id, "agency_id": world.agency.id,
+        "questionnaire_id": "", "active": "y"})
+    assert response.status_code == 302
+    counter = db.session.scalar(select(Counter).where(Counter.code == "SXD-Q30"))
+    assert counter.name == "Quầy 30" and counter.questionnaire_id is None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "counters.create"))
+    assert (event.user_id, event.entity_id) == (admin.id, str(counter.id))
+    listing = client.get("/admin/counters").get_data(as_text=True)
+    assert "Quầy 30" in listing and "/admin/counters/SXD-Q30/poster" in listing
+
+
+def test_duplicate_code_keeps_the_input_and_says_what_to_fix(client, world, login_as):
+    login_as("admin")
+    response = _post(client, "/admin/counters/new", {
+        "code": world.counter_a.code, "name": "Tên mới của quầy", "service_centre_id": world.centre.id,
+        "agency_id": world.agency.id})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "đã được dùng" in html and 'value="Tên mới của quầy"' in html
+    assert db.session.scalar(select(func.count(Counter.id))) == 2
+
+
+def test_bad_dates_and_codes_get_field_messages(client, world, login_as):
+    login_as("admin")
+    response = _post(client, "/admin/units/new", {
+        "code": "có dấu", "name": "Phòng mới", "unit_type": "phong", "parent_id": "",
+        "valid_from": "31/02/2026", "valid_to": ""})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Mã chỉ gồm chữ không dấu" in html
+    assert "dd/mm/yyyy" in html and 'value="Phòng mới"' in html
+
+
+def test_edit_records_what_changed(client, world, login_as):
+    login_as("admin")
+    path = f"/admin/officers/{world.officer_a.id}"
+    response = _post(client, path, {"full_name": "Nguyễn Thị Mai Anh", "title": "Chuyên viên",
+                                     "unit_id": world.unit_a.id, "counter_ids": [world.counter_a.id,
+                                                                               world.counter_b.id],
+                                     "active": "y"})
+    assert response.status_code == 302
+    officer = db.session.get(Officer, world.officer_a.id)
+    assert officer.full_name == "Nguyễn Thị Mai Anh" and len(officer.counters) == 2
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "officers.update"))
+    assert event.details["full_name"] == ["Nguyễn Thị Mai", "Nguyễn Thị Mai Anh"]
+
+
+def test_user_admin_hashes_password_and_never_audits_it(client, world, login_as):
+    login_as("admin")
+    response = _post(client, "/admin/users/new", {"email": "New.User@Example.gov.vn", "full_name": "Người mới",
+                                                  "role": "viewer", "org_unit_id": world.agency.id,
+                                                  "officer_id": "", "active": "y",
+                                                  "new_password": "mot-mat-khau-dai"})
+    assert response.status_code == 302
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "users.create")).all()
+    assert events and all("mot-mat-khau-dai" not in str(e.details) for e in events)
+    missing = _post(client, "/admin/users/new", {"email": "b@example.gov.vn", "full_name": "B", "role": "viewer",
+                                                 "org_unit_id": world.agency.id, "officer_id": ""})
+    assert missing.status_code == 400 and "cần mật khẩu" in missing.get_data(as_text=True)
+
+
+def test_campaign_target_sample_from_the_formula_and_progress(client, world, login_as):
+    login_as("office")
+    factories.response(world.counter_a, {"TCDV1": 5})
+    db.session.commit()
+    response = _post(client, "/admin/campaigns/new", {
+        "name": "Đợt khảo sát quý IV", "period_start": "01/10/2026", "period_end": "31/12/2026",
+        "unit_ids": [world.agency.id], "channels": ["kiosk", "qr"], "expected_transactions": "3200",
+        "margin": "0.05", "target_sample": ""})
+    assert response.status_code == 302
+    campaign = db.session.scalar(select(Campaign))
+    assert campaign.target_sample == 356
+    assert "1/356 phiếu" in client.get("/admin/campaigns").get_data(as_text=True)
+
+
+def test_office_cannot_put_a_kiosk_outside_its_scope(client, world, login_as):
+    other_agency = factories.unit("Sở khác", "so", parent=world.province)
+    foreign = factories.counter(other_agency, world.centre)
+    db.session.commit()
+    login_as("office", unit=world.unit_a)
+    response = _post(client, "/admin/kiosks/new", {"name": "Máy lạ", "counter_id": foreign.id, "active": "y"})
+    assert response.status_code == 400
+
+
+def test_published_questionnaire_is_never_edited_in_place(db_session, world):
+    question = world.version.questions[0]
+    question.text = "Sửa trực tiếp"
+    with pytest.raises(PublishedVersionError):
+        db_session.flush()
+    db_session.rollback()
+
+
+def test_new_version_edit_and_publish_keeps_old_responses(client, world, login_as):
+    old = factories.response(world.counter_a, {"TCDV1": 5})
+    db.session.commit()
+    login_as("admin")
+    page = client.get("/admin/questionnaires")
+    token = factories.csrf_token(client, "/admin/questionnaires")
+    response = client.post(f"/admin/questionnaires/versions/{world.version.id}/new", data={"csrf_token": token})
+    assert response.status_code == 303 and page.status_code == 200
+    draft = db.session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.status == "draft"))
+    first = draft.questions[0]
+    path = f"/admin/questionnaires/versions/{draft.id}"
+    data = {f"text-{q.id}": q.text for q in draft.questions} | {f"weight-{f.id}": "1" for f in draft.factors}
+    data |= {"title": draft.title, "no_opinion_enabled": "y", f"text-{first.id}": "Nơi chờ có đủ ghế ngồi"}
+    empty = _post(client, path, data | {f"text-{draft.questions[1].id}": ""})
+    assert empty.status_code == 400 and "không được để trống" in empty.get_data(as_text=True)
+    assert _post(client, path, data).status_code == 303
+    token = factories.csrf_token(client, path)
+    assert client.post(f"{path}/publish", data={"csrf_token": token}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(QuestionnaireVersion, world.version.id).status == "retired"
+    assert draft.status == "published" and draft.questions[0].text == "Nơi chờ có đủ ghế ngồi"
+    assert old.version_id == world.version.id  # old responses keep their version
+    assert "Nơi chờ có đủ ghế ngồi" in client.get(f"/q/{world.counter_a.code}").get_data(as_text=True)
+    # Editing the now-published version is refused.
+    refused = _post(client, path, data)
+    assert refused.status_code == 409

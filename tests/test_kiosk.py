@@ -1,0 +1,163 @@
+"""The kiosk's JSON submission: exactly once, validation, device marking and the gap between citizens."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from feedback_app.extensions import db
+from feedback_app.models import KioskDevice, Response
+from feedback_app.surveys.submission import DuplicateSubmission, SubmissionContext, submit_response
+
+from . import factories
+
+
+def _token(client, code):
+    response = client.get(f"/k/{code}/token")
+    assert response.headers["Cache-Control"] == "no-store"
+    return response.get_json()["csrf_token"]
+
+
+def _payload(world, value="5", **extra):
+    body = {"key": uuid.uuid4().hex, "version_id": world.version.id, "lang": "vi",
+            "completed_at": datetime.now(UTC).isoformat(),
+            "answers": factories.full_answers(world.version, value)}
+    body.update(extra)
+    return body
+
+
+def _post(client, world, body, token=None, code=None):
+    code = code or world.counter_a.code
+    return client.post(f"/k/{code}/submit", json=body, headers={"X-CSRFToken": token or _token(client, code)})
+
+
+def _count(db_session):
+    return db_session.scalar(select(func.count(Response.id)))
+
+
+def test_kiosk_page_has_steps_faces_and_no_cache(client, world):
+    response = client.get(f"/k/{world.counter_a.code}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    steps = re.findall(r'<section class="step[ "]', html)
+    assert len(steps) == 1 + 1 + 5 + 1  # start, officer, five factors, closing
+    assert "face-5.svg" in html and "Nguyễn Thị Mai" in html
+    assert 'data-min-gap="5"' in html
+    assert "<script src=" in html and "<script>" not in html  # no inline script (CSP)
+
+
+def test_submit_stores_once_even_when_resent(client, world, db_session):
+    body = _payload(world, officer=str(world.officer_a.id))
+    token = _token(client, world.counter_a.code)
+    first = _post(client, world, body, token)
+    assert first.status_code == 201 and first.get_json() == {"status": "stored"}
+    again = _post(client, world, body, token)
+    assert again.status_code == 200 and again.get_json() == {"status": "duplicate"}
+    assert _count(db_session) == 1
+    stored = db_session.scalar(select(Response))
+    assert (stored.channel, stored.officer_id, stored.device_id) == ("kiosk", world.officer_a.id, None)
+
+
+def test_two_racing_copies_of_one_response_store_one(world, db_session, app):
+    """The unique key decides, not a check before the insert."""
+    ctx = SubmissionContext(channel="kiosk", counter=world.counter_a, version=world.version)
+    from werkzeug.datastructures import MultiDict
+
+    form = MultiDict(factories.full_answers(world.version, 4))
+    key = uuid.uuid4().hex
+    with app.test_request_context():
+        submit_response(ctx, form, key)
+        db.session.flush()
+        # Simulate the second copy arriving after the first was inserted but before it was seen.
+        original = Response.__table__
+        assert original is not None
+        try:
+            submit_response(ctx, form, key)
+        except DuplicateSubmission as dup:
+            assert dup.response.idempotency_key == key
+        else:
+            raise AssertionError("the second copy was stored")
+    assert _count(db_session) == 1
+
+
+def test_missing_answer_is_a_problem_json_with_the_field(client, world, db_session):
+    body = _payload(world)
+    question = next(q for q in world.version.questions if q.is_scale)
+    del body["answers"][f"q{question.id}"]
+    response = _post(client, world, body)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    fields = {e["field"]: e["message"] for e in response.get_json()["errors"]}
+    assert fields == {f"q{question.id}": "Vui lòng chọn một mức đánh giá cho câu này."}
+    assert _count(db_session) == 0
+
+
+def test_garbage_body_and_old_version_are_4xx(client, world, db_session):
+    token = _token(client, world.counter_a.code)
+    bad = client.post(f"/k/{world.counter_a.code}/submit", data="not json", content_type="application/json",
+                      headers={"X-CSRFToken": token})
+    assert bad.status_code == 400
+    stale = _post(client, world, _payload(world, version_id=world.version.id + 999), token)
+    assert stale.status_code == 409
+    assert _count(db_session) == 0
+
+
+def test_submit_without_token_is_refused(client, world, db_session):
+    response = client.post(f"/k/{world.counter_a.code}/submit", json=_payload(world))
+    assert response.status_code == 400
+    assert _count(db_session) == 0
+
+
+def _register_device(client, world, login_as):
+    login_as("office")
+    device = KioskDevice(name="Máy tính bảng quầy A", counter=world.counter_a, token_hash="x" * 64)
+    db.session.add(device)
+    db.session.commit()
+    token = factories.csrf_token(client, f"/admin/kiosks/{device.id}/activate")
+    response = client.post(f"/admin/kiosks/{device.id}/activate", data={"csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert "kiosk_device=" in response.headers["Set-Cookie"]
+    assert "HttpOnly" in response.headers["Set-Cookie"]
+    client.post("/logout", data={"csrf_token": factories.csrf_token(client, "/results")})
+    return device
+
+
+def test_registered_kiosk_marks_its_responses(client, world, db_session, login_as):
+    device = _register_device(client, world, login_as)
+    assert _post(client, world, _payload(world)).status_code == 201
+    stored = db_session.scalar(select(Response))
+    assert stored.device_id == device.id and stored.review_status == "none"
+    html = client.get(f"/k/{world.counter_a.code}").get_data(as_text=True)
+    assert "Máy tính bảng quầy A" in html
+    # The same device cookie does not mark responses at another counter.
+    assert _post(client, world, _payload(world), code=world.counter_b.code).status_code == 201
+    other = db_session.scalar(select(Response).where(Response.counter_id == world.counter_b.id))
+    assert other.device_id is None
+
+
+def test_kiosk_responses_closer_than_the_gap_are_flagged_not_dropped(client, world, db_session, login_as):
+    _register_device(client, world, login_as)
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    token = _token(client, world.counter_a.code)
+    for offset in (0, 2, 20):  # 2 s after the first is inside the 5 s gap; 20 s is not
+        body = _payload(world, completed_at=(start + timedelta(seconds=offset)).isoformat())
+        assert _post(client, world, body, token).status_code == 201
+    rows = db_session.scalars(select(Response).order_by(Response.completed_at)).all()
+    assert [r.review_status for r in rows] == ["none", "pending", "none"]
+    assert rows[1].flag_reason == "kiosk_gap"
+
+
+def test_queued_response_keeps_its_completion_time(client, world, db_session):
+    completed = datetime.now(UTC) - timedelta(hours=3)
+    assert _post(client, world, _payload(world, completed_at=completed.isoformat())).status_code == 201
+    stored = db_session.scalar(select(Response))
+    assert abs((stored.completed_at.replace(tzinfo=UTC) - completed).total_seconds()) < 1
+    # A device clock far in the future is not trusted.
+    future = datetime.now(UTC) + timedelta(days=3)
+    assert _post(client, world, _payload(world, completed_at=future.isoformat())).status_code == 201
+    latest = db_session.scalars(select(Response).order_by(Response.id.desc())).first()
+    assert latest.completed_at.replace(tzinfo=UTC) < datetime.now(UTC) + timedelta(minutes=1)

@@ -1,0 +1,164 @@
+"""Deny by default, roles and unit scoping, headers, login throttling, append-only audit."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from feedback_app.extensions import db
+from feedback_app.models import AuditEvent, User
+from feedback_app.models.audit import AuditImmutableError
+from feedback_app.security import PUBLIC_ENDPOINTS
+
+from . import factories
+
+EXPECTED_PUBLIC = {
+    "static", "public.home", "public.set_language", "public.feedback_channels", "kiosk.kiosk_page",
+    "kiosk.kiosk_submit", "kiosk.kiosk_token", "kiosk.qr_page", "kiosk.qr_submit", "kiosk.thanks",
+    "qrcodes.counter_svg", "qrcodes.counter_png", "api.counters", "api.openapi", "auth.login", "health.health",
+}
+
+
+def test_public_allowlist_is_exactly_what_we_expect(app):
+    assert PUBLIC_ENDPOINTS == EXPECTED_PUBLIC
+    assert set(app.view_functions) >= PUBLIC_ENDPOINTS
+
+
+def _sample_url(rule) -> str:
+    values = {arg: ("1" if "id" in arg else "SXD-Q20") for arg in rule.arguments}
+    return rule.build(values)[1] if hasattr(rule, "build") else str(rule)
+
+
+def test_every_other_endpoint_needs_a_login(app, client, world):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        url = rule.rule
+        for arg in rule.arguments:
+            url = url.replace(f"<int:{arg}>", "1").replace(f"<{arg}>", "X")
+        method = "GET" if "GET" in rule.methods else "POST"
+        response = client.open(url, method=method)
+        assert response.status_code in (302, 401), f"{rule.endpoint} answered {response.status_code} to a visitor"
+        if response.status_code == 302:
+            assert "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize(("role", "path", "status"), [
+    ("viewer", "/admin/", 403), ("unit", "/admin/units", 403), ("office", "/admin/units", 403),
+    ("office", "/admin/kiosks", 200), ("office", "/admin/review", 200), ("counter", "/admin/review", 403),
+    ("admin", "/admin/units", 200), ("admin", "/admin/audit", 200), ("viewer", "/results", 200),
+])
+def test_roles(login_as, client, role, path, status, world):
+    officer = world.officer_a if role == "counter" else None
+    login_as(role, officer=officer)
+    assert client.get(path).status_code == status
+
+
+def test_unit_user_never_reads_another_units_figures(login_as, client, world):
+    factories.response(world.counter_a, {"TCDV1": 5})
+    factories.response(world.counter_b, {"TCDV1": 1})
+    db.session.commit()
+    login_as("unit", unit=world.unit_a)
+    own = client.get("/api/v1/sipas?from=01/10/2026&to=31/10/2026").get_json()
+    assert (own["responses"], own["overall_pct"]) == (1, 100.0)
+    grouped = client.get("/api/v1/sipas?from=2026-10-01&to=2026-10-31&group_by=counter").get_json()
+    assert [g["label"] for g in grouped["groups"]] == [world.counter_a.name]
+    other = client.get(f"/api/v1/sipas?unit={world.unit_b.code}")
+    assert other.status_code == 400
+    assert other.get_json()["errors"][0]["field"] == "unit"
+    page = client.get(f"/results?counter={world.counter_b.code}")
+    assert page.status_code == 400 and "phạm vi bạn được xem" in page.get_data(as_text=True)
+
+
+def test_counter_officer_sees_only_their_own_ratings(login_as, client, world):
+    other = factories.officer(world.unit_a, "Lê Văn Khác")
+    world.counter_a.officers.append(other)
+    factories.response(world.counter_a, {"TCDV1": 5}, officer_=world.officer_a)
+    factories.response(world.counter_a, {"TCDV1": 1}, officer_=other)
+    db.session.commit()
+    login_as("counter", unit=world.unit_a, officer=world.officer_a)
+    body = client.get("/api/v1/sipas?from=01/10/2026&to=31/10/2026").get_json()
+    assert (body["responses"], body["overall_pct"]) == (1, 100.0)
+
+
+def test_security_headers(client, world):
+    response = client.get(f"/q/{world.counter_a.code}")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP in tests
+    secure = client.get(f"/q/{world.counter_a.code}", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_failed_logins_lock_the_account(client, world, app):
+    user = factories.user("office", world.agency)
+    db.session.commit()
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        bad = client.post("/login", data={"email": user.email, "password": "wrong password",
+                                          "csrf_token": factories.csrf_token(client, "/login")})
+        assert bad.status_code == 400
+        assert "Email hoặc mật khẩu không đúng." in bad.get_data(as_text=True)
+    locked = client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
+                                         "csrf_token": factories.csrf_token(client, "/login")})
+    assert locked.status_code == 400
+    assert "tạm khóa" in locked.get_data(as_text=True)
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert "login.locked" in actions
+
+
+def test_login_renews_the_session_and_is_audited(client, world):
+    client.get("/login")
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    user = factories.user("viewer", world.agency)
+    db.session.commit()
+    response = client.post("/login", data={"email": user.email.upper(), "password": factories.PASSWORD,
+                                           "csrf_token": factories.csrf_token(client, "/login")})
+    assert response.status_code == 302
+    with client.session_transaction() as session:
+        assert "planted" not in session
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login")).user_id == user.id
+
+
+def test_login_refuses_an_outside_next_url(client, world):
+    user = factories.user("viewer", world.agency)
+    db.session.commit()
+    response = client.post("/login?next=https://evil.example/", data={
+        "email": user.email, "password": factories.PASSWORD, "csrf_token": factories.csrf_token(client, "/login")})
+    assert response.headers["Location"] == "/results"
+
+
+def test_inactive_user_cannot_log_in(client, world):
+    user = factories.user("viewer", world.agency)
+    user.active = False
+    db.session.commit()
+    response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
+                                           "csrf_token": factories.csrf_token(client, "/login")})
+    assert response.status_code == 400
+
+
+def test_audit_rows_are_append_only_in_code_and_in_the_database(db_session, world):
+    event = AuditEvent(action="test", entity_type="X", details={})
+    db_session.add(event)
+    db_session.flush()
+    event.action = "changed"
+    with pytest.raises(AuditImmutableError):
+        db_session.flush()
+    db_session.rollback()
+    event = AuditEvent(action="test", entity_type="X", details={})
+    db_session.add(event)
+    db_session.commit()
+    with pytest.raises(sa.exc.DatabaseError), db_session.begin_nested():
+        db_session.execute(sa.text("UPDATE audit_events SET action = 'x'"))
+    with pytest.raises(sa.exc.DatabaseError), db_session.begin_nested():
+        db_session.execute(sa.text("DELETE FROM audit_events"))
+
+
+def test_passwords_are_argon2_hashes(world):
+    user = factories.user("viewer", world.agency)
+    assert user.password_hash.startswith("$argon2")
+    assert user.check_password(factories.PASSWORD) and not user.check_password("nope")
+    assert db.session.get(User, user.id).email == user.email
