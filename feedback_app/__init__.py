@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask, g, request
-from flask_babel import get_locale
+from flask_babel import get_locale, lazy_gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, CONFIGS, ProductionConfig
@@ -55,7 +55,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(BASE_DIR / "translations"))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message = lazy_gettext("Vui lòng đăng nhập để tiếp tục.")
     login_manager.session_protection = "strong"
     from . import models  # noqa: F401 - registers the models on the metadata
     from .models import User
@@ -134,7 +134,7 @@ def register_template_helpers(app: Flask) -> None:
                     return english
             return getattr(obj, attr)
 
-        return {"lang": lang, "tr": tr}
+        return {"lang": lang, "tr": tr, "demo_data_present": demo_data_present}
 
     @app.before_request
     def remember_language() -> None:
@@ -145,6 +145,15 @@ def register_template_helpers(app: Flask) -> None:
         if getattr(g, "lang_from_query", None):
             response.set_cookie("lang", g.lang_from_query, max_age=365 * 86400, samesite="Lax")
         return response
+
+
+def demo_data_present() -> bool:
+    """Whether this installation holds the demo agency (staff pages say so)."""
+    from sqlalchemy import select
+
+    from .models import OrgUnit
+
+    return db.session.scalar(select(OrgUnit.id).where(OrgUnit.is_demo.is_(True)).limit(1)) is not None
 
 
 def register_errors(app: Flask) -> None:

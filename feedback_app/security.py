@@ -24,6 +24,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "kiosk.qr_page",
         "kiosk.qr_submit",
         "kiosk.thanks",
+        "kiosk.officer_photo",
         "qrcodes.counter_svg",
         "qrcodes.counter_png",
         "api.counters",

@@ -137,3 +137,25 @@ def test_new_version_edit_and_publish_keeps_old_responses(client, world, login_a
     # Editing the now-published version is refused.
     refused = _post(client, path, data)
     assert refused.status_code == 409
+
+
+def test_officer_photo_upload_is_shown_on_the_kiosk(client, world, login_as):
+    import io
+
+    from PIL import Image
+
+    login_as("admin")
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), "navy").save(buffer, format="PNG")
+    path = f"/admin/officers/{world.officer_a.id}"
+    data = {"csrf_token": factories.csrf_token(client, path), "full_name": world.officer_a.full_name,
+            "unit_id": world.unit_a.id, "counter_ids": [world.counter_a.id], "active": "y",
+            "photo": (io.BytesIO(buffer.getvalue()), "mai.png")}
+    assert client.post(path, data=data, content_type="multipart/form-data").status_code == 302
+    photo = client.get(f"/officers/{world.officer_a.id}/photo.jpg")
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    assert Image.open(io.BytesIO(photo.data)).size == (256, 256)
+    bad = {**data, "csrf_token": factories.csrf_token(client, path), "photo": (io.BytesIO(b"not an image"), "x.png")}
+    response = client.post(path, data=bad, content_type="multipart/form-data")
+    assert response.status_code == 400 and "Không đọc được ảnh" in response.get_data(as_text=True)
+    assert client.get(f"/officers/{world.officer_b.id}/photo.jpg").status_code == 404  # no photo

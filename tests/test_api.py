@@ -73,3 +73,23 @@ def test_unknown_api_path_is_problem_json(client, world, login_as):
     login_as("viewer")
     response = client.get("/api/v1/nothing")
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_results_page_shows_figures_target_and_last_year(client, world, login_as):
+    from decimal import Decimal
+
+    from feedback_app.models import Target
+
+    factories.response(world.counter_a, {"TCDV1": 5, "TCDV2": 2}, day=date(2026, 10, 5))
+    factories.response(world.counter_a, {"TCDV1": 5}, day=date(2025, 10, 5))
+    db.session.add(Target(org_unit=world.agency, year=2026, factor_code="TCDV", target_pct=Decimal(90)))
+    db.session.commit()
+    login_as("viewer")
+    html = client.get("/results?from=01/10/2026&to=31/10/2026").get_data(as_text=True)
+    row = html[html.index('data-factor="TCDV"'):]
+    row = row[:row.index("</tr>")]
+    assert "50,00%" in row and "1 / 2" in row  # this year
+    assert "100,00%" in row  # the same period last year
+    assert "90,00%" in row and "Chưa đạt" in row
+    bad = client.get("/results?from=hôm qua")
+    assert bad.status_code == 400 and "dd/mm/yyyy" in bad.get_data(as_text=True)

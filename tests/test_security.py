@@ -16,6 +16,7 @@ from . import factories
 EXPECTED_PUBLIC = {
     "static", "public.home", "public.set_language", "public.feedback_channels", "kiosk.kiosk_page",
     "kiosk.kiosk_submit", "kiosk.kiosk_token", "kiosk.qr_page", "kiosk.qr_submit", "kiosk.thanks",
+    "kiosk.officer_photo",
     "qrcodes.counter_svg", "qrcodes.counter_png", "api.counters", "api.openapi", "auth.login", "health.health",
 }
 

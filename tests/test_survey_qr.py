@@ -164,3 +164,24 @@ def test_language_switch_only_redirects_within_the_site(client, world):
     response = client.get("/lang/en?next=https://evil.example/x")
     assert response.status_code == 302
     assert "evil.example" not in response.headers["Location"]
+
+
+def test_counter_with_the_quick_rating(client, world, db_session):
+    version = factories.quick_version()
+    world.counter_b.questionnaire_id = version.questionnaire_id
+    db_session.commit()
+    html = client.get(f"/q/{world.counter_b.code}").get_data(as_text=True)
+    assert "Rất hài lòng" in html and "Rất không hài lòng" not in html
+    assert 'value="na"' not in html and "Không có ý kiến" not in html
+    kiosk = client.get(f"/k/{world.counter_b.code}").get_data(as_text=True)
+    assert "face-1.svg" in kiosk and "face-3.svg" in kiosk and "face-5.svg" in kiosk
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    key = re.search(r'name="key" value="([^"]+)"', html).group(1)
+    question = version.questions[0]
+    response = client.post(f"/q/{world.counter_b.code}", data={
+        "csrf_token": token, "key": key, f"q{question.id}": "3", "officer": str(world.officer_b.id),
+        "dossier_code": "000.00.17.H34-260306-1001"})
+    assert response.status_code == 303
+    stored = db_session.scalar(select(Response))
+    assert (stored.version_id, stored.dossier_code, stored.officer_id) == (
+        version.id, "000.00.17.H34-260306-1001", world.officer_b.id)

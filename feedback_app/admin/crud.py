@@ -23,7 +23,7 @@ def _changes(form: FlaskForm, obj: Any) -> dict[str, Any]:
     """What the form would change on the object, for the audit row (never passwords)."""
     diff = {}
     for name, fld in form._fields.items():
-        if name in ("csrf_token", "submit") or "password" in name or not hasattr(obj, name):
+        if name in ("csrf_token", "submit") or "password" in name or fld.type == "FileField" or not hasattr(obj, name):
             continue
         old = getattr(obj, name)
         if not isinstance(old, list) and old != fld.data:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileSize
 from wtforms import (
     BooleanField,
     DateField,
@@ -99,6 +100,10 @@ class OfficerForm(FlaskForm):
     title = StringField("Chức danh", validators=[Optional(), Length(max=120)])
     unit_id = SelectField("Đơn vị", coerce=int)
     counter_ids = SelectMultipleField("Làm việc tại quầy", coerce=int, validators=[Optional()])
+    photo = FileField("Ảnh chân dung (JPEG/PNG, tối đa 2 MB; để trống nếu không đổi)",
+                      validators=[FileAllowed(["jpg", "jpeg", "png"], "Chỉ nhận ảnh JPEG hoặc PNG."),
+                                  FileSize(2 * 1024 * 1024, message="Ảnh lớn hơn 2 MB; vui lòng chọn ảnh nhỏ hơn.")])
+    remove_photo = BooleanField("Xóa ảnh hiện có")
     active = BooleanField("Đang công tác", default=True)
 
 

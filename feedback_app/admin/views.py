@@ -35,6 +35,7 @@ from ..surveys.campaigns import campaign_progress, save_campaign
 from ..timeutil import format_date
 from . import choices, forms
 from .crud import Crud
+from .photos import portrait_jpeg
 from .questionnaire_views import register_questionnaire_views
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -81,6 +82,10 @@ def _prepare_officer(form: forms.OfficerForm, obj: Officer) -> None:
 def _save_officer(form: forms.OfficerForm, obj: Officer) -> None:
     obj.full_name, obj.title, obj.unit_id, obj.active = (form.full_name.data, form.title.data or None,
                                                          form.unit_id.data, form.active.data)
+    if form.remove_photo.data:
+        obj.photo = obj.photo_mime = None
+    elif form.photo.data:
+        obj.photo, obj.photo_mime = portrait_jpeg(form.photo.data.read())
     ids = form.counter_ids.data or []
     obj.counters = list(db.session.scalars(select(Counter).where(Counter.id.in_(ids)))) if ids else []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..audit import record
@@ -20,12 +21,12 @@ class LoginRefused(Exception):
 def authenticate(email: str, password: str) -> User:
     """The user for these credentials, or LoginRefused; locks the account after repeated failures."""
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    generic = "Email hoặc mật khẩu không đúng."
+    generic = _l("Email hoặc mật khẩu không đúng.")
     if user is None:
         raise LoginRefused(generic)
     now = utcnow()
     if user.locked_until and as_utc(user.locked_until) > now:
-        raise LoginRefused("Tài khoản tạm khóa do đăng nhập sai nhiều lần. Vui lòng thử lại sau ít phút.")
+        raise LoginRefused(_l("Tài khoản tạm khóa do đăng nhập sai nhiều lần. Vui lòng thử lại sau ít phút."))
     if not user.check_password(password) or not user.active:
         user.failed_logins += 1
         if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:

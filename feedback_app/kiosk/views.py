@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..errors import problem
 from ..extensions import csrf, db, limiter
-from ..models import Counter, QuestionnaireVersion
+from ..models import Counter, Officer, QuestionnaireVersion
 from ..surveys.submission import (
     DuplicateSubmission,
     SubmissionContext,
@@ -191,6 +191,18 @@ def rerender_after_csrf_failure() -> Any:
         counter, version, key=request.form.get("key") or new_idempotency_key(), values=request.form,
         errors={"_form": message}))
     return _no_store(make_response(html, 400))
+
+
+@bp.get("/officers/<int:officer_id>/photo.jpg")
+def officer_photo(officer_id: int) -> Any:
+    """The portrait shown on the kiosk, for active officers assigned to an active counter only."""
+    officer = db.session.get(Officer, officer_id)
+    if officer is None or not officer.active or not officer.photo or not any(c.active for c in officer.counters):
+        abort(404)
+    response = make_response(officer.photo)
+    response.mimetype = officer.photo_mime or "image/jpeg"
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 @bp.get("/q/<code>/cam-on")

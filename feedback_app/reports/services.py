@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -81,6 +81,22 @@ def parse_result_query(args: dict[str, str], user: User, default_days: int = 90)
         counter_id=counter.id if counter else None,
     )
     return ResultQuery(filters, group_by, unit, counter)
+
+
+def same_period_last_year(query: ResultQuery) -> ResultQuery:
+    """The same filters one year earlier (29 February falls back to the 28th)."""
+    assert query.filters is not None
+
+    def shift(day: date | None) -> date | None:
+        if day is None:
+            return None
+        try:
+            return day.replace(year=day.year - 1)
+        except ValueError:
+            return day.replace(year=day.year - 1, day=28)
+
+    filters = replace(query.filters, date_from=shift(query.filters.date_from), date_to=shift(query.filters.date_to))
+    return replace(query, filters=filters)
 
 
 def results_for(query: ResultQuery, user: User, group_by: str | None = None) -> list[IndexResult]:

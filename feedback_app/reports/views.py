@@ -13,7 +13,7 @@ from ..models import Counter, OrgUnit
 from ..scoping import visible_unit_ids
 from ..surveys.index import GROUPS
 from ..timeutil import format_date
-from .services import default_unit, parse_result_query, results_for, targets_for
+from .services import default_unit, parse_result_query, results_for, same_period_last_year, targets_for
 
 bp = Blueprint("reports", __name__)
 
@@ -39,11 +39,13 @@ def results() -> Any:
     if query.filters is None:
         return render_template("reports/results.html", **context), 400
     total = results_for(query, current_user)[0]
+    last_year = results_for(same_period_last_year(query), current_user)[0]
     grouped = results_for(query, current_user, query.group_by) if query.group_by else []
     unit = query.unit or (query.counter.agency if query.counter else default_unit(current_user))
     year = query.filters.date_to.year if query.filters.date_to else None
     context.update(
-        total=total, grouped=grouped, targets=targets_for(unit, year) if year else {}, target_unit=unit,
+        total=total, grouped=grouped, last_year={f.code: f for f in last_year.factors}, last_year_total=last_year,
+        targets=targets_for(unit, year) if year else {}, target_unit=unit,
         date_from=format_date(query.filters.date_from), date_to=format_date(query.filters.date_to),
     )
     return render_template("reports/results.html", **context)
