@@ -24,7 +24,7 @@ deps: $(VENV)/.deps
 test-deps: $(VENV)/.test-deps
 
 translations: $(VENV)/.deps
-	$(BIN)/pybabel compile -q -f -d translations
+	$(BIN)/pybabel compile -f -d translations --statistics
 
 db: deps translations
 	$(BIN)/flask db upgrade

@@ -42,9 +42,10 @@ def register_commands(app: Flask) -> None:
         counters = db.session.scalars(select(Counter).where(Counter.active.is_(True)).order_by(Counter.code)).all()
         click.echo(f"\nFeedback app — {base_url} is starting.\n")
         for counter in counters[:3]:
-            click.echo(f"  Kiosk ({counter.name}):  {base_url}/k/{counter.code}")
-            click.echo(f"  QR form on a phone:        {base_url}/q/{counter.code}")
-        click.echo(f"  Staff login:               {base_url}/login")
+            click.echo(f"  {counter.name}")
+            click.echo(f"    kiosk (tablet):   {base_url}/k/{counter.code}")
+            click.echo(f"    QR form (phone):  {base_url}/q/{counter.code}")
+        click.echo(f"  Staff login:        {base_url}/login")
         if db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0])):
             click.echo(f"\n  Demo logins (password for all: {DEMO_PASSWORD}):")
             for email, _name, role, _unit, _officer in DEMO_USERS:
