@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select, text
@@ -27,10 +27,13 @@ def set_language(code: str) -> Any:
     """Switch between Vietnamese and English and go back to the page the visitor was on."""
     target = request.args.get("next") or request.referrer or url_for("public.home")
     parsed = urlparse(target)
+    same_site = not parsed.netloc or parsed.netloc == request.host
     # Only same-site paths: never an open redirect.
-    path = parsed.path if not parsed.netloc or parsed.netloc == request.host else url_for("public.home")
-    if parsed.query and (not parsed.netloc or parsed.netloc == request.host):
-        path = f"{path}?{parsed.query}"
+    path = parsed.path if same_site else url_for("public.home")
+    # A lang= left in the address would outrank the choice just made.
+    query = urlencode([(k, v) for k, v in parse_qsl(parsed.query) if k != "lang"]) if same_site else ""
+    if query:
+        path = f"{path}?{query}"
     response = redirect(path or "/")
     if code in ("vi", "en"):
         response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax")

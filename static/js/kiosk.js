@@ -181,6 +181,9 @@
   form.addEventListener("change", function (e) {
     var fs = e.target.closest("fieldset");
     if (fs) fs.classList.remove("has-err");
+    // Once the step is complete again, the message about it no longer applies.
+    var step = steps[current];
+    if (!stepErr.hidden && !step.querySelector("fieldset.has-err") && !tooMany(step)) stepErr.hidden = true;
   });
 
   form.addEventListener("submit", function (e) {
