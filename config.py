@@ -42,6 +42,8 @@ class Config:
     # More than this many responses from one IP within the window are stored but flagged.
     BURST_MAX_PER_IP = _env_int("BURST_MAX_PER_IP", 5)
     BURST_WINDOW_SECONDS = _env_int("BURST_WINDOW_SECONDS", 120)
+    # How long a worker trusts what it read about a counter (officers, procedures, current questionnaire).
+    COUNTER_CACHE_SECONDS = _env_int("COUNTER_CACHE_SECONDS", 10)
     LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
     LOGIN_LOCK_MINUTES = _env_int("LOGIN_LOCK_MINUTES", 15)
     TRUST_PROXY = os.environ.get("TRUST_PROXY", "0") == "1"
@@ -61,6 +63,7 @@ class TestingConfig(Config):
     SURVEY_SUBMIT_LIMIT = "1000 per minute"
     LOGIN_LIMIT = "1000 per minute"
     KIOSK_MIN_GAP_SECONDS = 5
+    COUNTER_CACHE_SECONDS = 0  # every test builds its own counters; tests of the cache turn it on
 
 
 class ProductionConfig(Config):

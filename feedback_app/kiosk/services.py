@@ -11,16 +11,15 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import Counter, KioskDevice, Questionnaire, QuestionnaireVersion, Service
 from ..surveys.questionnaires import default_questionnaire
+from ..surveys.specs import UnknownCounter
+
+__all__ = ["DEVICE_COOKIE", "UnknownCounter", "active_counter", "device_for", "questionnaire_for", "services_for"]
 
 DEVICE_COOKIE = "kiosk_device"
 
 
-class UnknownCounter(LookupError):
-    """No active counter has this code."""
-
-
 def active_counter(code: str) -> Counter:
-    """The active counter with this code, or UnknownCounter."""
+    """The active counter with this code (officers loaded, for the page), or UnknownCounter."""
     counter = db.session.scalar(
         select(Counter).where(Counter.code == code, Counter.active.is_(True)).options(selectinload(Counter.officers))
     )
@@ -57,11 +56,11 @@ def new_device_token() -> tuple[str, str]:
     return token, hash_device_token(token)
 
 
-def device_for(counter: Counter, token: str | None) -> KioskDevice | None:
+def device_for(counter_id: int, token: str | None) -> KioskDevice | None:
     """The registered kiosk this browser is, if it is registered for this counter."""
     if not token:
         return None
     device = db.session.scalar(select(KioskDevice).where(KioskDevice.token_hash == hash_device_token(token)))
-    if device is None or not device.active or device.counter_id != counter.id:
+    if device is None or not device.active or device.counter_id != counter_id:
         return None
     return device

@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 from ..errors import problem
 from ..extensions import csrf, db, limiter
 from ..models import Counter, Officer, QuestionnaireVersion
+from ..surveys.specs import CounterInfo, VersionSpec, counter_info, version_spec
 from ..surveys.submission import (
     DuplicateSubmission,
     SubmissionContext,
@@ -47,6 +48,19 @@ def _version_or_503(counter: Counter) -> QuestionnaireVersion:
     return version
 
 
+def _counter_info_or_404(code: str, refresh: bool = False) -> CounterInfo:
+    try:
+        return counter_info(code, refresh=refresh)
+    except UnknownCounter:
+        abort(404, description=_("Không tìm thấy quầy này. Vui lòng quét lại mã QR dán tại quầy."))
+
+
+def _version_spec_or_503(counter: CounterInfo) -> VersionSpec:
+    if counter.version_id is None:
+        abort(503, description=_("Quầy này chưa có phiếu khảo sát đang áp dụng."))
+    return version_spec(counter.version_id, counter.version_published_at)
+
+
 def _no_store(response: Any) -> Any:
     # A kiosk must never show the previous citizen's page from the browser cache or history.
     response.headers["Cache-Control"] = "no-store"
@@ -60,6 +74,7 @@ def _page_context(counter: Counter, version: QuestionnaireVersion, **extra: Any)
         "officers": [o for o in counter.officers if o.active],
         "services": services_for(counter),
         "values": extra.pop("values", MultiDict()),
+        "via": extra.pop("via", None) or _channel(request.values),
         "errors": extra.pop("errors", {}),
         **extra,
     }
@@ -70,7 +85,7 @@ def kiosk_page(code: str) -> Any:
     """The kiosk at the counter: one factor at a time, big faces, resets itself."""
     counter = _counter_or_404(code)
     version = _version_or_503(counter)
-    device = device_for(counter, request.cookies.get(DEVICE_COOKIE))
+    device = device_for(counter.id, request.cookies.get(DEVICE_COOKIE))
     html = render_template(
         "kiosk/kiosk.html",
         **_page_context(counter, version, device=device,
@@ -93,14 +108,16 @@ def kiosk_token(code: str) -> Any:
 def kiosk_submit(code: str) -> Any:
     """Store one kiosk response sent as JSON; a resend of the same key is acknowledged, not counted."""
     csrf.protect()
-    counter = _counter_or_404(code)
-    version = _version_or_503(counter)
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or not isinstance(payload.get("answers"), dict):
         return problem(400, "Bad Request", _("Dữ liệu gửi lên không đúng định dạng."))
-    if payload.get("version_id") not in (None, version.id):
-        # The page was made from an older version; its question ids would not match.
-        return problem(409, "Conflict", _("Phiếu khảo sát đã được cập nhật. Vui lòng tải lại trang."))
+    counter = _counter_info_or_404(code)
+    if payload.get("version_id") not in (None, counter.version_id):
+        counter = _counter_info_or_404(code, refresh=True)  # a version may have been published just now
+        if payload.get("version_id") != counter.version_id:
+            # The page was made from another version; its question ids would not match.
+            return problem(409, "Conflict", _("Phiếu khảo sát đã được cập nhật. Vui lòng tải lại trang."))
+    version = _version_spec_or_503(counter)
     form = MultiDict()
     for name, value in payload["answers"].items():
         for item in value if isinstance(value, list) else [value]:
@@ -111,7 +128,7 @@ def kiosk_submit(code: str) -> Any:
     ctx = SubmissionContext(
         channel="kiosk", counter=counter, version=version,
         language=payload.get("lang") if payload.get("lang") in ("vi", "en") else "vi",
-        device=device_for(counter, request.cookies.get(DEVICE_COOKIE)),
+        device=device_for(counter.id, request.cookies.get(DEVICE_COOKIE)),
         client_ip=request.remote_addr, completed_at=_parse_client_time(payload.get("completed_at")),
     )
     try:
@@ -141,7 +158,8 @@ def qr_page(code: str) -> Any:
     """The same questionnaire on one phone page, reached from the counter's QR code."""
     counter = _counter_or_404(code)
     version = _version_or_503(counter)
-    html = render_template("kiosk/qr.html", **_page_context(counter, version, key=new_idempotency_key()))
+    html = render_template("kiosk/qr.html", **_page_context(counter, version, key=new_idempotency_key(),
+                                                            via=_channel(request.args)))
     return _no_store(make_response(html))
 
 
@@ -151,27 +169,31 @@ def qr_page(code: str) -> Any:
 def qr_submit(code: str) -> Any:
     """Store the phone form; on an error show it again with the citizen's answers kept."""
     csrf.protect()
-    counter = _counter_or_404(code)
-    version = _version_or_503(counter)
+    info = _counter_info_or_404(code)
     key = request.form.get("key", "")
-    channel = "web" if request.form.get("via") == "web" else "qr"
-    ctx = SubmissionContext(channel=channel, counter=counter, version=version,
+    ctx = SubmissionContext(channel=_channel(request.form), counter=info, version=_version_spec_or_503(info),
                             language="en" if request.cookies.get("lang") == "en" else "vi",
                             client_ip=request.remote_addr)
     try:
         submit_response(ctx, request.form, key)
     except SurveyValidationError as error:
         db.session.rollback()
+        counter = _counter_or_404(code)
         html = render_template("kiosk/qr.html", **_page_context(
-            counter, version, key=key if "key" not in error.errors else new_idempotency_key(),
+            counter, _version_or_503(counter), key=key if "key" not in error.errors else new_idempotency_key(),
             values=request.form, errors=error.errors))
         return _no_store(make_response(html, 400))
     except DuplicateSubmission:
         db.session.rollback()
-        html = render_template("kiosk/duplicate.html", counter=counter)
+        html = render_template("kiosk/duplicate.html", counter=_counter_or_404(code))
         return _no_store(make_response(html, 409))
     db.session.commit()
-    return redirect(url_for("kiosk.thanks", code=counter.code), 303)
+    return redirect(url_for("kiosk.thanks", code=info.code), 303)
+
+
+def _channel(values: Any) -> str:
+    """The phone form counts as "web" when it was opened from a link rather than the counter's QR code."""
+    return "web" if values.get("via") == "web" else "qr"
 
 
 def rerender_after_csrf_failure() -> Any:

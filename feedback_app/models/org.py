@@ -154,7 +154,7 @@ class Officer(db.Model):
     title: Mapped[str | None] = mapped_column(String(120))
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
-    photo: Mapped[bytes | None] = mapped_column(db.LargeBinary)
+    photo: Mapped[bytes | None] = mapped_column(db.LargeBinary, deferred=True)  # only the photo route reads it
     photo_mime: Mapped[str | None] = mapped_column(String(40))
 
     unit: Mapped[OrgUnit] = relationship()

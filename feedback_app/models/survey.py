@@ -222,6 +222,9 @@ class Response(db.Model):
         CheckConstraint("channel IN ('kiosk','qr','web','sms','paper')", name="channel_known"),
         CheckConstraint("review_status IN ('none','pending','accepted','rejected')", name="review_known"),
         Index("ix_responses_unit_date", "unit_id", "local_date"),
+        # The burst checks on every submission: recent responses of one address, of one kiosk.
+        Index("ix_responses_client_recent", "client_key", "submitted_at"),
+        Index("ix_responses_device_recent", "device_id", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -234,8 +237,8 @@ class Response(db.Model):
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"), index=True)
     dossier_code: Mapped[str | None] = mapped_column(String(60))
-    device_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_devices.id"), index=True)
-    client_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_devices.id"))
+    client_key: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(5), default="vi")
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,18 +5,19 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
-from ..models import Answer, Counter, KioskDevice, QuestionnaireVersion, Response, Service
+from ..models import KioskDevice, Response
 from ..timeutil import LOCAL_TZ, as_utc, utcnow
+from .specs import CounterInfo, VersionSpec
+from .storage import store_response
 
 NO_OPINION = "na"
 COMMENT_MAX = 2000
@@ -45,15 +46,14 @@ class SubmissionContext:
     """Where and how a response arrives."""
 
     channel: str
-    counter: Counter
-    version: QuestionnaireVersion
+    counter: CounterInfo
+    version: VersionSpec
     language: str = "vi"
     device: KioskDevice | None = None
     client_ip: str | None = None
     completed_at: datetime | None = None
     verified: bool = False
     is_demo: bool = False
-    extra_flags: list[str] = field(default_factory=list)
 
 
 def client_key(ip: str | None) -> str | None:
@@ -68,11 +68,18 @@ def new_idempotency_key() -> str:
     return uuid.uuid4().hex
 
 
-def _parse_answers(version: QuestionnaireVersion, form: MultiDict) -> tuple[list[Answer], dict[str, str]]:
-    """Turn form fields q<id> into answers; collect an error for each missing or invalid one."""
-    answers: list[Answer] = []
+ANSWER_DEFAULTS = {"value": None, "no_opinion": False, "option_id": None, "text": None}
+
+
+def _answer(question_id: int, **kind: object) -> dict:
+    return {**ANSWER_DEFAULTS, "question_id": question_id, **kind}
+
+
+def _parse_answers(version: VersionSpec, form: MultiDict) -> tuple[list[dict], dict[str, str]]:
+    """Turn form fields q<id> into answer rows; collect an error for each missing or invalid one."""
+    answers: list[dict] = []
     errors: dict[str, str] = {}
-    scale = version.scale_values()
+    scale = version.scale
     for q in version.questions:
         name = f"q{q.id}"
         if q.is_scale:
@@ -82,14 +89,14 @@ def _parse_answers(version: QuestionnaireVersion, form: MultiDict) -> tuple[list
                     errors[name] = _l("Vui lòng chọn một mức đánh giá cho câu này.")
                 continue
             if raw == NO_OPINION and version.no_opinion_enabled and q.kind == "criterion":
-                answers.append(Answer(question_id=q.id, no_opinion=True))
+                answers.append(_answer(q.id, no_opinion=True))
             elif raw.isdigit() and int(raw) in scale:
-                answers.append(Answer(question_id=q.id, value=int(raw)))
+                answers.append(_answer(q.id, value=int(raw)))
             else:
                 errors[name] = _l("Mức đánh giá không hợp lệ; vui lòng chọn lại một trong các mức trên thang.")
         elif q.kind == "expectations":
             raw_values = [v for v in form.getlist(name) if v]
-            valid = {str(o.id): o.id for o in q.options}
+            valid = {str(o): o for o in q.option_ids}
             if any(v not in valid for v in raw_values):
                 errors[name] = _l("Lựa chọn không hợp lệ; vui lòng chọn lại.")
                 continue
@@ -99,13 +106,13 @@ def _parse_answers(version: QuestionnaireVersion, form: MultiDict) -> tuple[list
                 continue
             if q.required and not chosen:
                 errors[name] = _l("Vui lòng chọn ít nhất một nội dung.")
-            answers.extend(Answer(question_id=q.id, option_id=o) for o in chosen)
+            answers.extend(_answer(q.id, option_id=o) for o in chosen)
         elif q.kind == "comment":
             text = (form.get(name) or "").strip()
             if len(text) > COMMENT_MAX:
                 errors[name] = _l("Ý kiến dài quá %(n)d ký tự; vui lòng rút gọn.", n=COMMENT_MAX)
             elif text:
-                answers.append(Answer(question_id=q.id, text=text))
+                answers.append(_answer(q.id, text=text))
             elif q.required:
                 errors[name] = _l("Vui lòng nhập ý kiến.")
     return answers, errors
@@ -124,41 +131,32 @@ def _optional_id(form: MultiDict, name: str, errors: dict[str, str], message: ob
 def _check_context(ctx: SubmissionContext, form: MultiDict, errors: dict[str, str]) -> dict:
     """Officer and service must belong to this counter and agency; the dossier code must look like one."""
     officer_id = _optional_id(form, "officer", errors, _l("Công chức được chọn không hợp lệ."))
-    if officer_id is not None and officer_id not in {o.id for o in ctx.counter.officers if o.active}:
+    if officer_id is not None and officer_id not in ctx.counter.officer_ids:
         errors["officer"] = _l("Công chức được chọn không làm việc tại quầy này; vui lòng chọn lại.")
         officer_id = None
     service_id = _optional_id(form, "service", errors, _l("Thủ tục được chọn không hợp lệ."))
-    if service_id is not None:
-        service = db.session.get(Service, service_id)
-        if service is None or service.agency_id != ctx.counter.agency_id or not service.active:
-            errors["service"] = _l("Thủ tục được chọn không thuộc cơ quan này; vui lòng chọn lại.")
-            service_id = None
+    if service_id is not None and service_id not in ctx.counter.service_ids:
+        errors["service"] = _l("Thủ tục được chọn không thuộc cơ quan này; vui lòng chọn lại.")
+        service_id = None
     dossier = (form.get("dossier_code") or "").strip() or None
     if dossier and not DOSSIER_RE.match(dossier):
         errors["dossier_code"] = _l("Mã hồ sơ chỉ gồm chữ, số và các dấu . - / (3 đến 60 ký tự).")
     return {"officer_id": officer_id, "service_id": service_id, "dossier_code": dossier}
 
 
-def _burst_reason(ctx: SubmissionContext, when: datetime, key: str | None) -> str | None:
-    """Why this response should wait for review, if it came too fast from one device or one IP."""
+def _burst_params(ctx: SubmissionContext, completed: datetime, key: str | None, now: datetime) -> dict:
+    """The limits the database applies while inserting (storage.BURST_FLAG): a registered kiosk is held to
+    the gap between citizens, anyone else to a number of responses per address and window."""
     cfg = current_app.config
-    if ctx.device is not None:
-        gap = timedelta(seconds=cfg["KIOSK_MIN_GAP_SECONDS"])
-        recent = db.session.scalar(
-            select(func.count(Response.id)).where(
-                Response.device_id == ctx.device.id,
-                func.coalesce(Response.completed_at, Response.submitted_at) > when - gap,
-                func.coalesce(Response.completed_at, Response.submitted_at) < when + gap,
-            )
-        )
-        return "kiosk_gap" if recent else None
-    if key is None:
-        return None
-    window = timedelta(seconds=cfg["BURST_WINDOW_SECONDS"])
-    recent = db.session.scalar(
-        select(func.count(Response.id)).where(Response.client_key == key, Response.submitted_at > utcnow() - window)
-    )
-    return "ip_burst" if recent >= cfg["BURST_MAX_PER_IP"] else None
+    gap = timedelta(seconds=cfg["KIOSK_MIN_GAP_SECONDS"])
+    return {
+        "gap_from": completed - gap,
+        "gap_to": completed + gap,
+        # A registered kiosk serves a whole counter from one address: only the gap rule applies to it.
+        "burst_key": None if ctx.device is not None else key,
+        "burst_since": now - timedelta(seconds=cfg["BURST_WINDOW_SECONDS"]),
+        "burst_max": cfg["BURST_MAX_PER_IP"],
+    }
 
 
 def _completed_at(ctx: SubmissionContext, now: datetime) -> datetime:
@@ -171,13 +169,10 @@ def _completed_at(ctx: SubmissionContext, now: datetime) -> datetime:
     return when
 
 
-def submit_response(ctx: SubmissionContext, form: MultiDict, idempotency_key: str) -> Response:
-    """Store a whole response or nothing; a replay of the same key raises DuplicateSubmission."""
+def submit_response(ctx: SubmissionContext, form: MultiDict, idempotency_key: str) -> int:
+    """Store a whole response or nothing and return its id; a replay of the key raises DuplicateSubmission."""
     if not KEY_RE.match(idempotency_key or ""):
         raise SurveyValidationError({"key": _l("Phiếu không hợp lệ; vui lòng tải lại trang và gửi lại.")})
-    existing = _find_by_key(idempotency_key)
-    if existing is not None:
-        raise DuplicateSubmission(existing)
     errors: dict[str, str] = {}
     meta = _check_context(ctx, form, errors)
     answers, answer_errors = _parse_answers(ctx.version, form)
@@ -187,46 +182,25 @@ def submit_response(ctx: SubmissionContext, form: MultiDict, idempotency_key: st
     now = utcnow()
     completed = _completed_at(ctx, now)
     key = client_key(ctx.client_ip)
-    reason = _burst_reason(ctx, completed, key)
-    reasons = [r for r in [reason, *ctx.extra_flags] if r]
-    response = Response(
-        idempotency_key=idempotency_key,
-        version_id=ctx.version.id,
-        channel=ctx.channel,
-        unit_id=ctx.counter.agency_id,
-        counter_id=ctx.counter.id,
-        device_id=ctx.device.id if ctx.device else None,
-        client_key=key,
-        language=ctx.language,
-        submitted_at=now,
-        completed_at=completed,
-        local_date=completed.astimezone(LOCAL_TZ).date(),
-        verified=ctx.verified,
-        flag_reason=",".join(reasons) or None,
-        review_status="pending" if reasons else "none",
-        is_demo=ctx.is_demo,
-        answers=answers,
+    response_id = store_response({
+        "public_id": str(uuid.uuid4()),
+        "idempotency_key": idempotency_key,
+        "version_id": ctx.version.id,
+        "channel": ctx.channel,
+        "unit_id": ctx.counter.agency_id,
+        "counter_id": ctx.counter.id,
+        "device_id": ctx.device.id if ctx.device else None,
+        "client_key": key,
+        "language": ctx.language,
+        "submitted_at": now,
+        "completed_at": completed,
+        "local_date": completed.astimezone(LOCAL_TZ).date(),
+        "verified": ctx.verified,
+        "is_demo": ctx.is_demo,
         **meta,
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(response)
-    except IntegrityError:
-        # Two copies of one response raced (a kiosk retry): the first one stored wins.
-        existing = _find_by_key(idempotency_key)
-        if existing is None:
-            raise
-        raise DuplicateSubmission(existing) from None
-    return response
-
-
-def _find_by_key(key: str) -> Response | None:
-    return db.session.scalar(select(Response).where(Response.idempotency_key == key))
-
-
-def pending_review_count(unit_ids: set[int] | None) -> int:
-    """How many flagged responses wait for a decision, within the given units."""
-    stmt = select(func.count(Response.id)).where(Response.review_status == "pending")
-    if unit_ids is not None:
-        stmt = stmt.where(or_(Response.unit_id.in_(sorted(unit_ids))))
-    return db.session.scalar(stmt) or 0
+    }, answers, _burst_params(ctx, completed, key, now))
+    if response_id is None:
+        # The same response again (a kiosk retry, a resent form): the first copy stored wins.
+        first = db.session.scalar(select(Response).where(Response.idempotency_key == idempotency_key))
+        raise DuplicateSubmission(first)
+    return response_id
