@@ -93,7 +93,9 @@ def register_sqlite_fixes() -> None:
     @event.listens_for(Engine, "begin")
     def _sqlite_begin(conn: Any) -> None:
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE: two requests that read and then write would otherwise fail at once with
+            # "database is locked" instead of waiting their turn (busy_timeout).
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def register_blueprints(app: Flask) -> None:
