@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import insert, select
 
 from .extensions import db
+from .kiosk.services import new_device_token
 from .models import (
     Answer,
     Campaign,
@@ -24,7 +25,7 @@ from .models import (
     Target,
     User,
 )
-from .models.org import Officer
+from .models.org import KioskDevice, Officer
 from .surveys.questionnaires import seed_questionnaires
 from .timeutil import LOCAL_TZ, local_today
 
@@ -126,6 +127,22 @@ def _score(rng: random.Random, p_satisfied: float, no_opinion_rate: float) -> in
     return rng.choice([3, 3, 3, 2, 2, 1])
 
 
+def _burst(rows: list[dict], moods: list[float], counter: Counter, version_id: int, today: date) -> None:
+    """Eight top ratings from one phone within two minutes: the last three are flagged, waiting for review."""
+    day = today - timedelta(days=2 if today.weekday() < 5 else today.weekday() - 2)
+    first = datetime.combine(day, time(10, 12), LOCAL_TZ).astimezone(UTC)
+    for n in range(8):
+        when = first + timedelta(seconds=17 * n)
+        rows.append({
+            "public_id": str(uuid.uuid4()), "idempotency_key": uuid.uuid4().hex, "version_id": version_id,
+            "channel": "qr", "unit_id": counter.agency_id, "counter_id": counter.id, "officer_id": None,
+            "service_id": None, "language": "vi", "submitted_at": when, "completed_at": when, "local_date": day,
+            "verified": False, "client_key": "demo-burst-phone", "flag_reason": "ip_burst" if n >= 5 else None,
+            "review_status": "pending" if n >= 5 else "none", "is_demo": True,
+        })
+        moods.append(0.99)
+
+
 def _responses(units: dict[str, OrgUnit], counters: list[tuple[Counter, list[Officer], float, bool]],
                services: dict[str, list[Service]], rng: random.Random) -> int:
     family = db.session.scalar(select(Questionnaire).where(Questionnaire.code == "SIPAS-2640"))
@@ -157,6 +174,7 @@ def _responses(units: dict[str, OrgUnit], counters: list[tuple[Counter, list[Off
                     })
                     answer_plans.append(OFFICER_MOOD[officer.full_name])
             day += timedelta(days=1)
+    _burst(response_rows, answer_plans, counters[0][0], version.id, today)
     ids = db.session.scalars(insert(Response).returning(Response.id, sort_by_parameter_order=True), response_rows).all()
     expectations = next(q for q in version.questions if q.kind == "expectations")
     comment = next(q for q in version.questions if q.kind == "comment")
@@ -223,6 +241,8 @@ def load_demo_data() -> str:
                             period_start=quarter_start, period_end=quarter_end,
                             channels=["kiosk", "qr", "web", "paper"], expected_transactions=3200,
                             margin=Decimal("0.05"), target_sample=356, units=[units["SXD"]]))
+    db.session.add(KioskDevice(name="Máy tính bảng Quầy 20", counter=counters[0][0], token_hash=new_device_token()[1],
+                               note="Thiết bị mẫu: mở Quản trị → Thiết bị kiosk → Kích hoạt trên máy tính bảng."))
     for email, name, role, unit_code, officer_name in DEMO_USERS:
         user = User(email=email, full_name=name, role=role, org_unit=units[unit_code],
                     officer=officers.get(officer_name) if officer_name else None)

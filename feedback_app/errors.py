@@ -39,7 +39,8 @@ def problem(status: int, title: str, detail: str | None = None, errors: dict[str
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    # A JSON request (the kiosk's submit) gets a JSON answer whatever its Accept header says.
+    return request.path.startswith("/api/") or request.is_json or request.accept_mimetypes.best == "application/json"
 
 
 def register_error_handlers(app: Flask) -> None:

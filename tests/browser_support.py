@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, got_request_exception
-from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -23,7 +22,7 @@ from feedback_app.demo import DEMO_PASSWORD, load_demo_data
 from feedback_app.extensions import db
 from feedback_app.models import Counter, Officer, OrgUnit, Questionnaire
 
-from .conftest import BACKENDS, database_url, make_test_app, reset_schema
+from .conftest import BACKENDS, migrated_app
 
 T = TypeVar("T")
 
@@ -81,11 +80,8 @@ class LiveServer:
 def live_server(tmp_root: Path, **overrides: Any) -> Iterator[LiveServer]:
     """Migrate a dedicated database, load the demo data, serve the app on 127.0.0.1:<free port>."""
     backend = "postgresql" if "postgresql" in BACKENDS else "sqlite"
-    url = database_url(backend, tmp_root, "browser")
-    reset_schema(url)
-    app = make_test_app(url, **overrides)
+    app = migrated_app(backend, tmp_root, "browser", **overrides)
     with app.app_context():
-        upgrade()
         load_demo_data()
         db.session.commit()
         db.session.remove()

@@ -105,6 +105,16 @@ def database_url(backend: str, tmp_root: Path, name: str) -> str:
     return target.render_as_string(hide_password=False)
 
 
+def migrated_app(backend: str, tmp_root: Path, name: str, **overrides: object) -> Flask:
+    """An app on its own freshly migrated database: for tests that need real commits or migrations."""
+    url = database_url(backend, tmp_root, name)
+    reset_schema(url)
+    application = make_test_app(url, **overrides)
+    with application.app_context():
+        upgrade()
+    return application
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def app(request: pytest.FixtureRequest, tmp_root: Path) -> Iterator[Flask]:
     """The app on a migrated database holding the shipped questionnaires."""

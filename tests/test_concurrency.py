@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import uuid
 
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -16,16 +15,13 @@ from feedback_app.surveys.specs import counter_info, version_spec
 from feedback_app.surveys.submission import DuplicateSubmission, SubmissionContext, submit_response
 
 from . import factories
-from .conftest import database_url, make_test_app, reset_schema
+from .conftest import migrated_app
 
 
 def test_concurrent_copies_of_one_key_store_one_response(app, tmp_root):
     # Real transactions on their own database: the test's rolled-back session cannot show a race.
-    url = database_url(app.config["BACKEND"], tmp_root, "concurrency")
-    reset_schema(url)
-    application = make_test_app(url)
+    application = migrated_app(app.config["BACKEND"], tmp_root, "concurrency")
     with application.app_context():
-        upgrade()
         seed_questionnaires()
         world = factories.build_world()
         db.session.commit()

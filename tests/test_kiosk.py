@@ -182,3 +182,26 @@ def test_queued_response_keeps_its_completion_time(client, world, db_session):
     assert _post(client, world, _payload(world, completed_at=future.isoformat())).status_code == 201
     latest = db_session.scalars(select(Response).order_by(Response.id.desc())).first()
     assert latest.completed_at.replace(tzinfo=UTC) < datetime.now(UTC) + timedelta(minutes=1)
+
+
+def test_a_kiosk_left_open_all_day_gets_a_fresh_token(client, world, app, db_session):
+    """An expired form token is refused as CSRF (the kiosk script then fetches a new one and resends)."""
+    import time
+
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    _token(client, world.counter_a.code)
+    with client.session_transaction() as session:
+        raw = session["csrf_token"]
+
+    class TwoHoursAgo(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - 2 * 3600
+
+    expired = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token", signer=TwoHoursAgo).dumps(raw)
+    body = _payload(world)
+    refused = _post(client, world, body, token=expired)
+    assert refused.status_code == 400 and refused.get_json()["title"] == "CSRF"
+    assert _count(db_session) == 0
+    assert _post(client, world, body).status_code == 201  # same response, fresh token: stored once
+    assert _count(db_session) == 1

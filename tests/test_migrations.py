@@ -7,15 +7,12 @@ from flask_migrate import downgrade, upgrade
 
 from feedback_app.extensions import db
 
-from .conftest import database_url, make_test_app, reset_schema
+from .conftest import migrated_app
 
 
 def test_upgrade_downgrade_upgrade(app, tmp_root):
-    url = database_url(app.config["BACKEND"], tmp_root, "migrations")
-    reset_schema(url)
-    application = make_test_app(url)
+    application = migrated_app(app.config["BACKEND"], tmp_root, "migrations")
     with application.app_context():
-        upgrade()
         tables = set(sa.inspect(db.engine).get_table_names())
         assert {"responses", "answers", "org_units", "questionnaire_versions", "audit_events"} <= tables
         assert set(db.metadata.tables) <= tables
@@ -32,11 +29,8 @@ def test_models_and_migrations_agree(app, tmp_root):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    url = database_url(app.config["BACKEND"], tmp_root, "migrations")
-    reset_schema(url)
-    application = make_test_app(url)
+    application = migrated_app(app.config["BACKEND"], tmp_root, "migrations")
     with application.app_context():
-        upgrade()
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         db.engine.dispose()

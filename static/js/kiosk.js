@@ -132,7 +132,7 @@
         return r.json().then(function (p) {
           if (p.title === "CSRF") { tokenAt = 0; return "retry"; }
           return "rejected";
-        }, function () { return "retry"; });
+        }, function () { tokenAt = 0; return "retry"; });  // not JSON: a proxy page, most likely a stale token
       }
       if (r.status === 409 || r.status === 404) return "rejected";
       return "retry";
