@@ -527,3 +527,25 @@ def test_switching_back_to_vietnamese_after_an_english_link(live, new_context):
     page.goto(f"/q/{counter.code}?lang=en")
     page.get_by_role("link", name="Tiếng Việt").tap()
     expect(page.locator("html")).to_have_attribute("lang", "vi", timeout=3_000)
+
+
+@pytest.mark.browser
+def test_kiosk_returns_to_vietnamese_for_the_next_citizen(live, new_context):
+    counter = create_counter(live, "L", ["Võ Văn Lâm"])
+    page = new_context(**KIOSK).new_page()
+    page.goto(f"/k/{counter.code}?lang=en")
+    page.get_by_role("button", name="Start the survey").click()
+    next_button = page.locator("nav.steps-nav [data-next]")
+    next_button.click()  # the officer is optional
+    for codes in counter.factors.values():
+        for code in codes:
+            choose(page, counter.questions[code], 4)
+        next_button.click()
+    choose(page, counter.questions["TONGTHE"], 4)
+    page.locator("nav.steps-nav [data-submit]").click()
+    expect(page.locator("#kiosk-thanks")).to_be_visible()
+    # After the gap between citizens the kiosk is back at its start, in Vietnamese.
+    expect(page.get_by_role("heading", name="Mời Ông/Bà đánh giá sự phục vụ")).to_be_visible(timeout=15_000)
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    _queue_is_empty(page, counter)
+    assert len(_responses(live, counter)) == 1

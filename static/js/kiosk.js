@@ -158,6 +158,8 @@
   }
 
   function resetForm() {
+    // The next citizen starts in Vietnamese, whatever language the last one chose.
+    if (d.lang !== "vi") { window.location.replace(d.vietnameseUrl); return; }
     form.reset();
     form.querySelectorAll(".has-err").forEach(function (el) { el.classList.remove("has-err"); });
     thanks.hidden = true;
@@ -167,7 +169,7 @@
 
   function armIdle() {
     clearTimeout(idleTimer);
-    idleTimer = setTimeout(function () { if (current !== 0 || !thanks.hidden) resetForm(); },
+    idleTimer = setTimeout(function () { if (current !== 0 || !thanks.hidden || d.lang !== "vi") resetForm(); },
       parseInt(d.idleReset, 10) * 1000);
   }
 
