@@ -265,7 +265,7 @@ def review() -> Any:
                                  .order_by(Response.submitted_at.desc()).limit(500)).all()
     decided = db.session.scalar(select(func.count(Response.id)).where(
         Response.review_status.in_(("accepted", "rejected")), scope))
-    return render_template("admin/review.html", pending=pending, decided=decided, form=form)
+    return render_template("admin/review.html", pending=pending, decided=decided, form=form, channels=CHANNELS)
 
 
 @bp.get("/audit")
