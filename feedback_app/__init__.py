@@ -62,7 +62,10 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        from .parsing import parse_id
+
+        user_pk = parse_id(user_id)
+        user = db.session.get(User, user_pk) if user_pk is not None else None
         return user if user is not None and user.active else None
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -46,10 +46,6 @@ def wants_json() -> bool:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> Any:
-        if request.endpoint == "kiosk.qr_submit":
-            from .kiosk.views import rerender_after_csrf_failure
-
-            return rerender_after_csrf_failure()
         message = _("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Vui lòng tải lại trang và gửi lại.")
         if wants_json():
             return problem(400, "CSRF", message)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, select, true
+from flask import g, has_request_context
+from sqlalchemy import ColumnElement, false, select, true
 
 from .extensions import db
 from .models import OrgEvent, OrgUnit, User
@@ -45,10 +46,13 @@ def unit_with_descendants(unit_ids: Iterable[int], include_history: bool = True)
 
 
 def visible_unit_ids(user: User) -> set[int] | None:
-    """Units the user may read; None means every unit (administrators)."""
+    """Units the user may read; None means every unit (administrators). Worked out once per request."""
     if user.role in UNSCOPED_ROLES:
         return None
-    return unit_with_descendants([user.org_unit_id])
+    cache = g.setdefault("visible_units", {}) if has_request_context() else {}
+    if user.id not in cache:
+        cache[user.id] = unit_with_descendants([user.org_unit_id])
+    return cache[user.id]
 
 
 def scope_condition(user: User, unit_column: ColumnElement, officer_column: ColumnElement | None = None):
@@ -56,7 +60,8 @@ def scope_condition(user: User, unit_column: ColumnElement, officer_column: Colu
     units = visible_unit_ids(user)
     condition = true() if units is None else unit_column.in_(sorted(units))
     if user.role == "counter" and officer_column is not None:
-        condition = condition & (officer_column == user.officer_id)
+        # An officer's account reads its own ratings; without a linked officer it reads none.
+        condition = condition & (officer_column == user.officer_id if user.officer_id else false())
     return condition
 
 

@@ -75,6 +75,7 @@ def test_user_admin_hashes_password_and_never_audits_it(client, world, login_as)
     assert response.status_code == 302
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "users.create")).all()
     assert events and all("mot-mat-khau-dai" not in str(e.details) for e in events)
+    assert events[0].details["new_password_changed"] is True and events[0].details["role"] == "viewer"
     missing = _post(client, "/admin/users/new", {"email": "b@example.gov.vn", "full_name": "B", "role": "viewer",
                                                  "org_unit_id": world.agency.id, "officer_id": ""})
     assert missing.status_code == 400 and "cần mật khẩu" in missing.get_data(as_text=True)

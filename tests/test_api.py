@@ -93,3 +93,14 @@ def test_results_page_shows_figures_target_and_last_year(client, world, login_as
     assert "90,00%" in row and "Chưa đạt" in row
     bad = client.get("/results?from=hôm qua")
     assert bad.status_code == 400 and "dd/mm/yyyy" in bad.get_data(as_text=True)
+
+
+def test_results_of_a_quick_rating_counter_use_its_questionnaire(client, world, login_as):
+    version = factories.quick_version()
+    world.counter_b.questionnaire_id = version.questionnaire_id
+    factories.response(world.counter_b, {"NHANH1": 3}, version=version)
+    factories.response(world.counter_b, {"NHANH1": 1}, version=version)
+    db.session.commit()
+    login_as("office")
+    html = client.get(f"/results?from=01/10/2026&to=31/10/2026&counter={world.counter_b.code}").get_data(as_text=True)
+    assert "50,00%" in html and 'value="DANHGIA-NHANH" selected' in html

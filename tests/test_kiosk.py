@@ -84,22 +84,28 @@ def test_a_second_copy_of_one_response_is_refused_by_the_unique_key(world, db_se
     assert len(db_session.get(Response, first).answers) == len(form)
 
 
-def test_counter_cache_is_refreshed_when_a_new_version_appears(client, world, db_session, app):
-    """With the cache on, a kiosk page made from a version published seconds ago is still accepted."""
+def test_pages_of_the_new_and_the_retired_version_are_both_taken(client, world, db_session, app):
+    """With the counter cached, a page made from a version published seconds ago is accepted, and so is a
+    page still showing the version it replaced; each response keeps the version it answered."""
     from feedback_app.surveys.questionnaires import new_draft_from, publish
 
     app.config["COUNTER_CACHE_SECONDS"] = 60
     try:
         assert _post(client, world, _payload(world)).status_code == 201  # caches the counter
         draft = new_draft_from(world.version)
-        publish(draft, None)
         db_session.commit()
-        body = _payload(world, version_id=draft.id)
-        by_code = {q.code: q.id for q in draft.questions if q.is_scale}
-        body["answers"] = {f"q{qid}": "5" for qid in by_code.values()}
-        assert _post(client, world, body).status_code == 201
-        old_page = _payload(world)  # a page still showing the retired version
-        assert _post(client, world, old_page).status_code == 409
+        as_draft = _payload(world, version_id=draft.id)
+        as_draft["answers"] = {f"q{q.id}": "5" for q in draft.questions if q.is_scale}
+        assert _post(client, world, as_draft).status_code == 409  # drafts are for staff only
+        publish(draft)
+        db_session.commit()
+        new_page = _payload(world, version_id=draft.id)
+        new_page["answers"] = as_draft["answers"]
+        assert _post(client, world, new_page).status_code == 201
+        assert _post(client, world, _payload(world)).status_code == 201  # the retired version's page
+        versions = db_session.scalars(select(Response.version_id).order_by(Response.id)).all()
+        assert versions == [world.version.id, draft.id, world.version.id]
+        assert _post(client, world, _payload(world, version_id=999_999)).status_code == 409
     finally:
         app.config["COUNTER_CACHE_SECONDS"] = 0
         app.extensions.pop("survey_specs", None)

@@ -19,14 +19,21 @@ from ..security import roles_required
 Column = tuple[str, Callable[[Any], Any]]
 
 
-def _changes(form: FlaskForm, obj: Any) -> dict[str, Any]:
-    """What the form would change on the object, for the audit row (never passwords)."""
-    diff = {}
+def _changes(form: FlaskForm, obj: Any, creating: bool) -> dict[str, Any]:
+    """What the form sets or changes on the object, for the audit row: [old, new] pairs on an edit, the
+    values on a creation; a password only as "changed", a file only as "uploaded"."""
+    diff: dict[str, Any] = {}
     for name, fld in form._fields.items():
-        if name in ("csrf_token", "submit") or "password" in name or fld.type == "FileField" or not hasattr(obj, name):
+        if name == "csrf_token":
             continue
-        old = getattr(obj, name)
-        if not isinstance(old, list) and old != fld.data:
+        if "password" in name or fld.type == "FileField":
+            if fld.data:
+                diff[f"{name}_changed"] = True
+            continue
+        old = getattr(obj, name, None)
+        if creating or not hasattr(obj, name) or isinstance(old, list):
+            diff[name] = fld.data  # a new record, or a set of links (counters, units) given whole
+        elif old != fld.data:
             diff[name] = [old, fld.data]
     return diff
 
@@ -47,6 +54,7 @@ class Crud:
     query_filter: Callable[[Any], Any] | None = None
     extra_actions: list[tuple[str, Callable[[Any], str]]] = field(default_factory=list)
     can_create: bool = True
+    duplicate_message: str = "Mã hoặc tên này đã được dùng cho một mục khác; vui lòng chọn mã khác."
 
     def register(self, bp: Blueprint) -> None:
         guard = roles_required(*self.roles)
@@ -80,7 +88,7 @@ class Crud:
             self.prepare_form(form, obj)
         status = 200
         if form.validate_on_submit():
-            diff = _changes(form, obj) if item_id else {}
+            diff = _changes(form, obj, creating=not item_id)
             try:
                 if self.save:
                     self.save(form, obj)
@@ -93,7 +101,7 @@ class Crud:
                 db.session.commit()
             except IntegrityError:
                 db.session.rollback()
-                form.form_errors.append("Mã hoặc tên này đã được dùng cho một mục khác; vui lòng chọn mã khác.")
+                form.form_errors.append(self.duplicate_message)
                 status = 400
             except ValueError as error:
                 db.session.rollback()

@@ -24,6 +24,7 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    StopValidation,
     ValidationError,
 )
 
@@ -35,6 +36,12 @@ from .choices import options
 DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 REQUIRED = "Vui lòng nhập mục này."
 CODE_RULE = Regexp(r"^[A-Za-z0-9][A-Za-z0-9.\-_]*$", message="Mã chỉ gồm chữ không dấu, số và các dấu . - _")
+
+
+def finite_number(_form: FlaskForm, field: DecimalField) -> None:
+    """Decimal('NaN') and infinities pass DecimalField but break every comparison after it."""
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation("Vui lòng nhập một con số.")  # stop: the range check would fail on NaN
 
 
 def optional_int(value: object) -> int | None:
@@ -141,12 +148,14 @@ class CampaignForm(FlaskForm):
     channels = SelectMultipleField("Kênh khảo sát", choices=options(CHANNELS.items()),
                                    validators=[DataRequired("Chọn ít nhất một kênh.")])
     expected_transactions = IntegerField("Số giao dịch dự kiến trong kỳ (N)",
-                                         validators=[Optional(), NumberRange(min=0, message="N không được âm.")])
+                                         validators=[Optional(), NumberRange(min=0, max=100_000_000,
+                                                                             message="N từ 0 đến 100 triệu.")])
     margin = DecimalField("Sai số cho phép e", places=3, default=0.05,
-                          validators=[InputRequired("Nhập sai số, ví dụ 0,05."),
+                          validators=[InputRequired("Nhập sai số, ví dụ 0,05."), finite_number,
                                       NumberRange(min=0.001, max=0.5, message="Sai số nằm trong khoảng 0,001–0,5.")])
     target_sample = IntegerField("Cỡ mẫu mục tiêu (để trống: tính theo n = N/(1+N·e²))",
-                                 validators=[Optional(), NumberRange(min=1, message="Cỡ mẫu phải lớn hơn 0.")])
+                                 validators=[Optional(), NumberRange(min=1, max=1_000_000,
+                                                                     message="Cỡ mẫu từ 1 đến 1 triệu.")])
 
     def validate_period_end(self, field: DateField) -> None:
         if field.data and self.period_start.data and field.data < self.period_start.data:
@@ -163,7 +172,8 @@ class TargetForm(FlaskForm):
                                                                               message="Năm không hợp lệ.")])
     factor_code = SelectField("Yếu tố (để trống: chỉ số chung)", validators=[Optional()])
     target_pct = DecimalField("Mục tiêu (%)", places=2, validators=[
-        InputRequired(REQUIRED), NumberRange(min=0, max=100, message="Mục tiêu nằm trong khoảng 0–100%.")])
+        InputRequired(REQUIRED), finite_number,
+        NumberRange(min=0, max=100, message="Mục tiêu nằm trong khoảng 0–100%%.")])
 
 
 class QuestionnaireVersionForm(FlaskForm):

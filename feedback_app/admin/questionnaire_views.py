@@ -73,7 +73,7 @@ def _apply_question_edits(version: QuestionnaireVersion, data: Any) -> dict[str,
             weight = Decimal(raw)
         except InvalidOperation:
             weight = Decimal(-1)
-        if weight < 0 or weight > 100:
+        if not weight.is_finite() or weight < 0 or weight > 100:
             errors[f"weight-{f.id}"] = "Trọng số là một số từ 0 đến 100."
         else:
             f.weight = weight
@@ -102,7 +102,7 @@ def publish_version(version_id: int) -> Any:
         abort(400)
     version = _version(version_id)
     try:
-        publish(version, current_user)
+        publish(version)
     except QuestionnaireError as error:
         db.session.rollback()
         flash(str(error), "error")

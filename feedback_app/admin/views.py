@@ -29,7 +29,8 @@ from ..models import (
 )
 from ..models.org import UNIT_TYPES
 from ..models.survey import CHANNELS
-from ..scoping import scope_condition, visible_unit_ids
+from ..parsing import parse_id
+from ..scoping import scope_condition, unit_with_descendants, visible_unit_ids
 from ..security import roles_required
 from ..surveys.campaigns import campaign_progress, save_campaign
 from ..timeutil import format_date
@@ -46,7 +47,9 @@ def _unit_name(unit: OrgUnit | None) -> str:
 
 
 def _prepare_unit(form: forms.OrgUnitForm, obj: OrgUnit) -> None:
-    form.parent_id.choices = choices.BLANK + [c for c in choices.unit_choices() if c.value != obj.id]
+    # A unit cannot sit under itself or under one of its own sub-units.
+    below = unit_with_descendants([obj.id], include_history=False) if obj.id else set()
+    form.parent_id.choices = choices.BLANK + [c for c in choices.unit_choices() if c.value not in below]
 
 
 def _prepare_event(form: forms.OrgEventForm, _obj: OrgEvent) -> None:
@@ -145,6 +148,14 @@ def _save_campaign(form: forms.CampaignForm, obj: Campaign) -> None:
     save_campaign(obj, form.data)
 
 
+def _campaign_filter(stmt: Any) -> Any:
+    """Campaigns whose every unit lies in the user's scope."""
+    units = visible_unit_ids(current_user)
+    if units is None:
+        return stmt
+    return stmt.where(~Campaign.units.any(OrgUnit.id.not_in(sorted(units))))
+
+
 def _prepare_target(form: forms.TargetForm, _obj: Target) -> None:
     form.org_unit_id.choices = choices.unit_choices()
     form.factor_code.choices = choices.factor_code_choices()
@@ -188,7 +199,8 @@ CRUDS = [
     Crud("users", User, forms.UserForm, "Tài khoản", [
         ("Email", lambda u: u.email), ("Họ tên", lambda u: u.full_name), ("Vai trò", lambda u: u.role_label),
         ("Phạm vi", lambda u: u.org_unit.name), ("Hoạt động", lambda u: "Có" if u.active else "Không"),
-    ], order_by=User.email, prepare_form=_prepare_user, save=_save_user),
+    ], order_by=User.email, prepare_form=_prepare_user, save=_save_user,
+        duplicate_message="Email này đã có tài khoản; vui lòng dùng email khác."),
     Crud("kiosks", KioskDevice, forms.KioskDeviceForm, "Thiết bị kiosk", [
         ("Tên", lambda d: d.name), ("Quầy", lambda d: d.counter.name),
         ("Đăng ký", lambda d: format_date(d.registered_at)), ("Hoạt động", lambda d: "Có" if d.active else "Không"),
@@ -201,11 +213,12 @@ CRUDS = [
         ("Kênh", lambda c: ", ".join(CHANNELS.get(ch, ch) for ch in c.channels)),
         ("Tiến độ", lambda c: campaign_progress(c).label),
     ], roles=("admin", "office"), order_by=Campaign.period_start.desc(), prepare_form=_prepare_campaign,
-        save=_save_campaign),
+        save=_save_campaign, query_filter=_campaign_filter),
     Crud("targets", Target, forms.TargetForm, "Mục tiêu", [
         ("Đơn vị", lambda t: t.org_unit.name), ("Năm", lambda t: t.year),
         ("Yếu tố", lambda t: t.factor_code or "Chỉ số chung"), ("Mục tiêu", lambda t: f"{t.target_pct}%"),
-    ], order_by=Target.year.desc(), prepare_form=_prepare_target, save=_save_target),
+    ], order_by=Target.year.desc(), prepare_form=_prepare_target, save=_save_target,
+        duplicate_message="Đơn vị này đã có mục tiêu cho năm và yếu tố này; hãy sửa mục tiêu đó."),
 ]
 for _crud in CRUDS:
     _crud.register(bp)
@@ -249,7 +262,7 @@ def review() -> Any:
         if not form.validate_on_submit():
             abort(400)
         decision = request.form.get("decision")
-        ids = [int(i) for i in request.form.getlist("response_id") if i.isdigit()]
+        ids = [i for i in map(parse_id, request.form.getlist("response_id")) if i is not None]
         if decision not in ("accepted", "rejected") or not ids:
             flash("Chọn ít nhất một phiếu và một quyết định.", "error")
             return redirect(url_for("admin.review")), 303

@@ -38,6 +38,7 @@ def login() -> Any:
             status = 400
         else:
             session.clear()  # a new session at login: nothing carried over from before
+            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
             login_user(user)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))

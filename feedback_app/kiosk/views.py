@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_wtf.csrf import generate_csrf
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.datastructures import MultiDict
 
 from ..errors import problem
 from ..extensions import csrf, db, limiter
 from ..models import Counter, Officer, QuestionnaireVersion
-from ..surveys.specs import CounterInfo, VersionSpec, counter_info, version_spec
+from ..surveys.specs import CounterInfo, UnknownVersion, VersionSpec, counter_info, version_for_page
 from ..surveys.submission import (
+    KEY_RE,
     DuplicateSubmission,
     SubmissionContext,
     SurveyValidationError,
     new_idempotency_key,
+    parse_id,
     submit_response,
 )
-from .services import DEVICE_COOKIE, UnknownCounter, active_counter, device_for, questionnaire_for, services_for
+from .services import (
+    DEVICE_COOKIE,
+    UnknownCounter,
+    active_counter,
+    device_for,
+    hash_device_token,
+    questionnaire_for,
+    services_for,
+)
 
 bp = Blueprint("kiosk", __name__)
 
@@ -30,8 +41,15 @@ def _submit_limit() -> str:
     return current_app.config["SURVEY_SUBMIT_LIMIT"]
 
 
-# One ceiling per address across every way of submitting a survey.
-submit_limit = limiter.shared_limit(_submit_limit, scope="survey_submit")
+def _submitter() -> str:
+    """Whom the ceiling counts: a registered kiosk by its device (a centre's kiosks share one address),
+    anyone else by address."""
+    token = request.cookies.get(DEVICE_COOKIE)
+    return f"device:{hash_device_token(token)}" if token else get_remote_address()
+
+
+# One ceiling per submitter across every way of submitting a survey.
+submit_limit = limiter.shared_limit(_submit_limit, scope="survey_submit", key_func=_submitter)
 
 
 def _counter_or_404(code: str) -> Counter:
@@ -48,17 +66,23 @@ def _version_or_503(counter: Counter) -> QuestionnaireVersion:
     return version
 
 
-def _counter_info_or_404(code: str, refresh: bool = False) -> CounterInfo:
+def _counter_info_or_404(code: str) -> CounterInfo:
     try:
-        return counter_info(code, refresh=refresh)
+        return counter_info(code)
     except UnknownCounter:
         abort(404, description=_("Không tìm thấy quầy này. Vui lòng quét lại mã QR dán tại quầy."))
 
 
-def _version_spec_or_503(counter: CounterInfo) -> VersionSpec:
+def _page_version(counter: CounterInfo, raw_version_id: object) -> VersionSpec:
+    """The version the submitted page showed (UnknownVersion when it names none that citizens answer)."""
     if counter.version_id is None:
         abort(503, description=_("Quầy này chưa có phiếu khảo sát đang áp dụng."))
-    return version_spec(counter.version_id, counter.version_published_at)
+    if raw_version_id in (None, ""):
+        return version_for_page(counter, None)
+    version_id = parse_id(raw_version_id)
+    if version_id is None:
+        raise UnknownVersion(raw_version_id)
+    return version_for_page(counter, version_id)
 
 
 def _no_store(response: Any) -> Any:
@@ -112,12 +136,10 @@ def kiosk_submit(code: str) -> Any:
     if not isinstance(payload, dict) or not isinstance(payload.get("answers"), dict):
         return problem(400, "Bad Request", _("Dữ liệu gửi lên không đúng định dạng."))
     counter = _counter_info_or_404(code)
-    if payload.get("version_id") not in (None, counter.version_id):
-        counter = _counter_info_or_404(code, refresh=True)  # a version may have been published just now
-        if payload.get("version_id") != counter.version_id:
-            # The page was made from another version; its question ids would not match.
-            return problem(409, "Conflict", _("Phiếu khảo sát đã được cập nhật. Vui lòng tải lại trang."))
-    version = _version_spec_or_503(counter)
+    try:
+        version = _page_version(counter, payload.get("version_id"))
+    except UnknownVersion:
+        return problem(409, "Conflict", _("Phiếu khảo sát đã được cập nhật. Vui lòng tải lại trang."))
     form = MultiDict()
     for name, value in payload["answers"].items():
         for item in value if isinstance(value, list) else [value]:
@@ -148,7 +170,8 @@ def _parse_client_time(raw: Any) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        value.astimezone(UTC)  # a device clock at year 1 or 9999 cannot be placed in UTC
+    except (ValueError, OverflowError):
         return None
     return value if value.tzinfo else None
 
@@ -168,21 +191,26 @@ def qr_page(code: str) -> Any:
 @submit_limit
 def qr_submit(code: str) -> Any:
     """Store the phone form; on an error show it again with the citizen's answers kept."""
-    csrf.protect()
+    try:
+        csrf.protect()
+    except CSRFError:
+        # An expired or forged token: nothing is stored, the answers stay on the page with a fresh token.
+        return _qr_again(code, {"_form": _(
+            "Phiên làm việc đã hết hạn. Các câu trả lời của bạn vẫn còn; vui lòng bấm “Gửi đánh giá” lần nữa.")})
     info = _counter_info_or_404(code)
-    key = request.form.get("key", "")
-    ctx = SubmissionContext(channel=_channel(request.form), counter=info, version=_version_spec_or_503(info),
+    try:
+        version = _page_version(info, request.form.get("version_id"))
+    except UnknownVersion:
+        return _qr_again(code, {"_form": _("Phiếu khảo sát vừa được cập nhật; vui lòng trả lời lại rồi gửi.")},
+                         status=409, keep_answers=False)
+    ctx = SubmissionContext(channel=_channel(request.form), counter=info, version=version,
                             language="en" if request.cookies.get("lang") == "en" else "vi",
                             client_ip=request.remote_addr)
     try:
-        submit_response(ctx, request.form, key)
+        submit_response(ctx, request.form, request.form.get("key", ""))
     except SurveyValidationError as error:
         db.session.rollback()
-        counter = _counter_or_404(code)
-        html = render_template("kiosk/qr.html", **_page_context(
-            counter, _version_or_503(counter), key=key if "key" not in error.errors else new_idempotency_key(),
-            values=request.form, errors=error.errors))
-        return _no_store(make_response(html, 400))
+        return _qr_again(code, error.errors)
     except DuplicateSubmission:
         db.session.rollback()
         html = render_template("kiosk/duplicate.html", counter=_counter_or_404(code))
@@ -191,28 +219,19 @@ def qr_submit(code: str) -> Any:
     return redirect(url_for("kiosk.thanks", code=info.code), 303)
 
 
+def _qr_again(code: str, errors: dict[str, Any], status: int = 400, keep_answers: bool = True) -> Any:
+    """The phone page once more, with what the citizen chose and what to fix."""
+    counter = _counter_or_404(code)
+    key = request.form.get("key", "")
+    html = render_template("kiosk/qr.html", **_page_context(
+        counter, _version_or_503(counter), key=key if KEY_RE.match(key) else new_idempotency_key(),
+        values=request.form if keep_answers else MultiDict(), errors=errors))
+    return _no_store(make_response(html, status))
+
+
 def _channel(values: Any) -> str:
     """The phone form counts as "web" when it was opened from a link rather than the counter's QR code."""
     return "web" if values.get("via") == "web" else "qr"
-
-
-def rerender_after_csrf_failure() -> Any:
-    """An expired or forged form token: show the form again with the answers kept, nothing stored."""
-    code = (request.view_args or {}).get("code", "")
-    try:
-        counter = active_counter(code)
-    except UnknownCounter:
-        message = _("Không tìm thấy quầy này. Vui lòng quét lại mã QR dán tại quầy.")
-        return render_template("errors/error.html", code=404, message=message), 404
-    version = questionnaire_for(counter)
-    if version is None:
-        message = _("Quầy này chưa có phiếu khảo sát đang áp dụng.")
-        return render_template("errors/error.html", code=503, message=message), 503
-    message = _("Phiên làm việc đã hết hạn. Các câu trả lời của bạn vẫn còn; vui lòng bấm \"Gửi đánh giá\" lần nữa.")
-    html = render_template("kiosk/qr.html", **_page_context(
-        counter, version, key=request.form.get("key") or new_idempotency_key(), values=request.form,
-        errors={"_form": message}))
-    return _no_store(make_response(html, 400))
 
 
 @bp.get("/officers/<int:officer_id>/photo.jpg")

@@ -55,14 +55,6 @@ class OrgUnit(db.Model):
     parent: Mapped[OrgUnit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[OrgUnit]] = relationship(back_populates="parent")
 
-    def is_active_on(self, day: date) -> bool:
-        """Whether the unit existed on that day."""
-        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
-
-    @property
-    def display_name(self) -> str:
-        return self.short_name or self.name
-
     def __repr__(self) -> str:
         return f"<OrgUnit {self.code}>"
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -31,6 +32,8 @@ from .org import Counter, KioskDevice, Officer, OrgUnit, Service
 CHANNELS = {"kiosk": "Kiosk tại quầy", "qr": "Mã QR", "web": "Trang web", "sms": "SMS", "paper": "Phiếu giấy"}
 QUESTION_KINDS = ("criterion", "factor_satisfaction", "overall", "expectations", "comment")
 VERSION_STATES = ("draft", "published", "retired")
+# Review states whose responses count in figures: flagged responses count only once staff accept them.
+COUNTED_REVIEW = ("none", "accepted")
 
 
 class Questionnaire(db.Model):
@@ -256,10 +259,6 @@ class Response(db.Model):
     device: Mapped[KioskDevice | None] = relationship()
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
 
-    @property
-    def counted(self) -> bool:
-        """Flagged responses count only once staff accept them."""
-        return self.review_status in ("none", "accepted")
 
 
 class Answer(db.Model):
@@ -324,6 +323,9 @@ class Target(db.Model):
     __tablename__ = "targets"
     __table_args__ = (
         UniqueConstraint("org_unit_id", "year", "factor_code", name="uq_target"),
+        # NULLs are distinct in a unique constraint: one overall target per unit and year needs its own index.
+        Index("uq_target_overall", "org_unit_id", "year", unique=True,
+              sqlite_where=text("factor_code IS NULL"), postgresql_where=text("factor_code IS NULL")),
         CheckConstraint("target_pct >= 0 AND target_pct <= 100", name="pct_range"),
     )
 

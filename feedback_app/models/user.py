@@ -66,9 +66,6 @@ class User(UserMixin, db.Model):
             self.set_password(password)
         return True
 
-    def has_role(self, *roles: str) -> bool:
-        return self.role in roles
-
     @property
     def role_label(self) -> str:
         return ROLES.get(self.role, self.role)

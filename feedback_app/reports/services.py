@@ -6,10 +6,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Counter, OrgUnit, Questionnaire, Response, Target, User
+from ..parsing import parse_id
 from ..scoping import can_read_unit, scope_condition, unit_with_descendants, visible_unit_ids
 from ..surveys.index import GROUPS, IndexFilters, IndexResult, compute_index
 from ..surveys.questionnaires import default_questionnaire
@@ -25,12 +26,15 @@ class ResultQuery:
     unit: OrgUnit | None = None
     counter: Counter | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    questionnaire: Questionnaire | None = None
 
 
-def _lookup_unit(raw: str) -> OrgUnit | None:
-    return db.session.scalar(
-        select(OrgUnit).where(or_(OrgUnit.code == raw, OrgUnit.id == (int(raw) if raw.isdigit() else -1)))
-    )
+def _by_code_or_id(model: type, raw: str):
+    """A unit or counter by its code; by its id only when no code matches (codes can be all digits)."""
+    found = db.session.scalar(select(model).where(model.code == raw))
+    if found is None and parse_id(raw) is not None:
+        found = db.session.get(model, parse_id(raw))
+    return found
 
 
 def parse_result_query(args: dict[str, str], user: User, default_days: int = 90) -> ResultQuery:
@@ -47,6 +51,9 @@ def parse_result_query(args: dict[str, str], user: User, default_days: int = 90)
             dates[name] = parse_date(raw)
         except ValueError:
             errors[name] = "Ngày không hợp lệ; nhập theo dạng dd/mm/yyyy (ví dụ 01/10/2026)."
+            continue
+        if not 2000 <= dates[name].year <= 2100:
+            errors[name] = "Năm phải từ 2000 đến 2100."
     if not errors and dates["from"] and dates["to"] and dates["from"] > dates["to"]:
         errors["to"] = "Ngày kết thúc phải sau hoặc bằng ngày bắt đầu."
     group_by = (args.get("group_by") or "").strip() or None
@@ -55,14 +62,13 @@ def parse_result_query(args: dict[str, str], user: User, default_days: int = 90)
     unit = counter = None
     raw_unit = (args.get("unit") or "").strip()
     if raw_unit:
-        unit = _lookup_unit(raw_unit)
+        unit = _by_code_or_id(OrgUnit, raw_unit)
         if unit is None or not can_read_unit(user, unit.id):
             errors["unit"] = "Không tìm thấy đơn vị này trong phạm vi bạn được xem."
             unit = None
     raw_counter = (args.get("counter") or "").strip()
     if raw_counter:
-        counter = db.session.scalar(select(Counter).where(
-            or_(Counter.code == raw_counter, Counter.id == (int(raw_counter) if raw_counter.isdigit() else -1))))
+        counter = _by_code_or_id(Counter, raw_counter)
         if counter is None or not can_read_unit(user, counter.agency_id):
             errors["counter"] = "Không tìm thấy quầy này trong phạm vi bạn được xem."
             counter = None
@@ -72,6 +78,8 @@ def parse_result_query(args: dict[str, str], user: User, default_days: int = 90)
         family = db.session.scalar(select(Questionnaire).where(Questionnaire.code == raw_q))
         if family is None:
             errors["questionnaire"] = "Không có bộ câu hỏi với mã này."
+    if family is None and counter is not None and counter.questionnaire_id:
+        family = db.session.get(Questionnaire, counter.questionnaire_id)  # the counter's own questionnaire
     family = family or default_questionnaire()
     if errors or family is None:
         return ResultQuery(None, group_by, unit, counter, errors or {"questionnaire": "Chưa có bộ câu hỏi."})
@@ -80,7 +88,7 @@ def parse_result_query(args: dict[str, str], user: User, default_days: int = 90)
         unit_ids=unit_with_descendants([unit.id]) if unit else None,
         counter_id=counter.id if counter else None,
     )
-    return ResultQuery(filters, group_by, unit, counter)
+    return ResultQuery(filters, group_by, unit, counter, questionnaire=family)
 
 
 def same_period_last_year(query: ResultQuery) -> ResultQuery:
@@ -108,8 +116,9 @@ def results_for(query: ResultQuery, user: User, group_by: str | None = None) -> 
 
 def targets_for(unit: OrgUnit | None, year: int) -> dict[str | None, Decimal]:
     """Targets of the unit (or the nearest ancestor that has them) for a year: factor code → %."""
-    current = unit
-    while current is not None:
+    current, depth = unit, 0
+    while current is not None and depth < 50:  # the tree is shallow; the bound only guards bad data
+        depth += 1
         rows = db.session.scalars(select(Target).where(Target.org_unit_id == current.id, Target.year == year)).all()
         if rows:
             return {t.factor_code: t.target_pct for t in rows}

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Counter, OrgUnit
+from ..models import Counter, OrgUnit, Questionnaire
 from ..scoping import visible_unit_ids
 from ..surveys.index import GROUPS
 from ..timeutil import format_date
@@ -34,6 +34,7 @@ def results() -> Any:
     context: dict[str, Any] = {
         "query": query, "units": db.session.scalars(units_stmt).all(),
         "counters": db.session.scalars(counters_stmt).all(), "groups": GROUPS, "group_labels": GROUP_LABELS,
+        "questionnaires": db.session.scalars(select(Questionnaire).order_by(Questionnaire.code)).all(),
         "args": request.args,
     }
     if query.filters is None:

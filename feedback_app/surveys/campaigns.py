@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Campaign, OrgUnit, Response
+from ..models.survey import COUNTED_REVIEW
 from ..scoping import unit_with_descendants
 from .sampling import sample_size
 
@@ -53,7 +54,7 @@ def campaign_progress(campaign: Campaign) -> Progress:
             Response.local_date <= campaign.period_end,
             Response.unit_id.in_(sorted(units)),
             Response.channel.in_(campaign.channels or ["-"]),
-            Response.review_status.in_(("none", "accepted")),
+            Response.review_status.in_(COUNTED_REVIEW),
         )
     )
     return Progress(collected=collected or 0, target=campaign.target_sample)

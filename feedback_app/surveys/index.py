@@ -22,10 +22,9 @@ from ..models import (
     ScaleLevel,
     Service,
 )
-from ..models.survey import CHANNELS
+from ..models.survey import CHANNELS, COUNTED_REVIEW
 
 GROUPS = ("unit", "counter", "officer", "service", "channel", "month")
-COUNTED_REVIEW = ("none", "accepted")
 
 
 @dataclass
@@ -37,7 +36,6 @@ class IndexFilters:
     date_to: date | None = None
     unit_ids: set[int] | None = None
     counter_id: int | None = None
-    channel: str | None = None
 
 
 @dataclass
@@ -115,8 +113,6 @@ def _where(filters: IndexFilters, extra: ColumnElement | None) -> list[ColumnEle
         conditions.append(Response.unit_id.in_(sorted(filters.unit_ids)))
     if filters.counter_id:
         conditions.append(Response.counter_id == filters.counter_id)
-    if filters.channel:
-        conditions.append(Response.channel == filters.channel)
     return conditions
 
 

@@ -16,7 +16,6 @@ from ..models import (
     QuestionnaireVersion,
     QuestionOption,
     ScaleLevel,
-    User,
 )
 from ..timeutil import utcnow
 
@@ -117,7 +116,7 @@ def seed_questionnaires() -> list[Questionnaire]:
         version = build_version(doc, questionnaire, 1)
         db.session.add(version)
         db.session.flush()
-        publish(version, None)
+        publish(version)
         created.append(questionnaire)
     db.session.flush()
     return created
@@ -128,7 +127,7 @@ def default_questionnaire() -> Questionnaire | None:
     return db.session.scalar(select(Questionnaire).where(Questionnaire.is_default.is_(True)))
 
 
-def publish(version: QuestionnaireVersion, user: User | None) -> None:
+def publish(version: QuestionnaireVersion) -> None:
     """Publish a draft; the previously published version of the family is retired (its responses stay)."""
     if version.status != "draft":
         raise QuestionnaireError("Chỉ phiên bản nháp mới được công bố.")

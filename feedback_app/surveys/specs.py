@@ -61,6 +61,10 @@ class UnknownCounter(LookupError):
     """No active counter has this code."""
 
 
+class UnknownVersion(LookupError):
+    """The version a page names does not exist or is still a draft."""
+
+
 def _caches() -> dict[str, dict]:
     # Per app (each test database is its own app), per process.
     return current_app.extensions.setdefault("survey_specs", {"versions": {}, "counters": {}})
@@ -84,6 +88,22 @@ def version_spec(version_id: int, published_at: datetime | None) -> VersionSpec:
         if version.status != "draft":
             cache[key] = spec
     return spec
+
+
+def version_for_page(counter: CounterInfo, version_id: int | None) -> VersionSpec:
+    """The version a page was made from: the counter's current one, or any other published or retired
+    version (a page left open across a publication; the response keeps the version it answered)."""
+    if version_id is None or version_id == counter.version_id:
+        if counter.version_id is None:
+            raise UnknownVersion(version_id)
+        return version_spec(counter.version_id, counter.version_published_at)
+    row = db.session.execute(
+        select(QuestionnaireVersion.status, QuestionnaireVersion.published_at)
+        .where(QuestionnaireVersion.id == version_id)
+    ).first()
+    if row is None or row.status == "draft":
+        raise UnknownVersion(version_id)
+    return version_spec(version_id, row.published_at)
 
 
 def _load_counter(code: str) -> CounterInfo:
@@ -112,13 +132,13 @@ def _load_counter(code: str) -> CounterInfo:
     )
 
 
-def counter_info(code: str, refresh: bool = False) -> CounterInfo:
+def counter_info(code: str) -> CounterInfo:
     """The counter's details, at most COUNTER_CACHE_SECONDS old (0 turns the cache off)."""
     ttl = current_app.config.get("COUNTER_CACHE_SECONDS", 0)
     cache = _caches()["counters"]
     now = time.monotonic()
     hit = cache.get(code)
-    if hit is not None and hit[0] > now and not refresh:
+    if hit is not None and hit[0] > now:
         return hit[1]
     info = _load_counter(code)
     if ttl > 0:

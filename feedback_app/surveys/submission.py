@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..models import KioskDevice, Response
+from ..parsing import has_control_characters, parse_id
 from ..timeutil import LOCAL_TZ, as_utc, utcnow
 from .specs import CounterInfo, VersionSpec
 from .storage import store_response
@@ -90,8 +91,8 @@ def _parse_answers(version: VersionSpec, form: MultiDict) -> tuple[list[dict], d
                 continue
             if raw == NO_OPINION and version.no_opinion_enabled and q.kind == "criterion":
                 answers.append(_answer(q.id, no_opinion=True))
-            elif raw.isdigit() and int(raw) in scale:
-                answers.append(_answer(q.id, value=int(raw)))
+            elif parse_id(raw) in scale:
+                answers.append(_answer(q.id, value=parse_id(raw)))
             else:
                 errors[name] = _l("Mức đánh giá không hợp lệ; vui lòng chọn lại một trong các mức trên thang.")
         elif q.kind == "expectations":
@@ -109,7 +110,9 @@ def _parse_answers(version: VersionSpec, form: MultiDict) -> tuple[list[dict], d
             answers.extend(_answer(q.id, option_id=o) for o in chosen)
         elif q.kind == "comment":
             text = (form.get(name) or "").strip()
-            if len(text) > COMMENT_MAX:
+            if has_control_characters(text):
+                errors[name] = _l("Ý kiến có ký tự không hợp lệ; vui lòng gõ lại.")
+            elif len(text) > COMMENT_MAX:
                 errors[name] = _l("Ý kiến dài quá %(n)d ký tự; vui lòng rút gọn.", n=COMMENT_MAX)
             elif text:
                 answers.append(_answer(q.id, text=text))
@@ -122,10 +125,10 @@ def _optional_id(form: MultiDict, name: str, errors: dict[str, str], message: ob
     raw = (form.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    value = parse_id(raw)
+    if value is None:
         errors[name] = message
-        return None
-    return int(raw)
+    return value
 
 
 def _check_context(ctx: SubmissionContext, form: MultiDict, errors: dict[str, str]) -> dict:

@@ -16,7 +16,7 @@
   var statusEl = document.getElementById("kiosk-status");
   var queueName = "kioskQueue:" + d.counter;
   var token = d.csrf, tokenAt = Date.now();
-  var current = 0, idleTimer = null, sending = false;
+  var current = 0, idleTimer = null, sending = false, stale = false;
   var TOKEN_MAX_AGE = 20 * 60 * 1000;
 
   function show(i) {
@@ -134,7 +134,8 @@
           return "rejected";
         }, function () { tokenAt = 0; return "retry"; });  // not JSON: a proxy page, most likely a stale token
       }
-      if (r.status === 409 || r.status === 404) return "rejected";
+      if (r.status === 409) return "stale";
+      if (r.status === 404) return "rejected";
       return "retry";
     });
   }
@@ -145,14 +146,22 @@
     var item = memoryQueue[0];
     sendOne(item).then(function (outcome) {
       sending = false;
-      if (outcome === "retry") { setTimeout(flush, 15000); return; }
-      if (outcome === "rejected") {
+      if (outcome === "retry") {
+        // To the back of the queue: one response the server keeps failing must not hold up the others.
+        var queue = readQueue().filter(function (x) { return x.key !== item.key; });
+        writeQueue(queue.concat([item]));
+        setTimeout(flush, 15000);
+        return;
+      }
+      if (outcome === "rejected" || outcome === "stale") {
         // Kept on the device for staff to look at; never silently dropped.
         var rejected = JSON.parse(localStorage.getItem(queueName + ":rejected") || "[]");
         rejected.push(item);
         try { localStorage.setItem(queueName + ":rejected", JSON.stringify(rejected)); } catch (e) { /* full */ }
       }
       writeQueue(readQueue().filter(function (x) { return x.key !== item.key; }));
+      // This page names a questionnaire the server no longer takes: load the current one when idle.
+      if (outcome === "stale") { stale = true; if (current === 0 && thanks.hidden) window.location.reload(); }
       flush();
     }, function () { sending = false; setTimeout(flush, 15000); });
   }
@@ -160,6 +169,7 @@
   function resetForm() {
     // The next citizen starts in Vietnamese, whatever language the last one chose.
     if (d.lang !== "vi") { window.location.replace(d.vietnameseUrl); return; }
+    if (stale) { window.location.reload(); return; }
     form.reset();
     form.querySelectorAll(".has-err").forEach(function (el) { el.classList.remove("has-err"); });
     thanks.hidden = true;
