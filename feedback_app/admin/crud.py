@@ -54,6 +54,7 @@ class Crud:
     query_filter: Callable[[Any], Any] | None = None
     extra_actions: list[tuple[str, Callable[[Any], str]]] = field(default_factory=list)
     can_create: bool = True
+    load: tuple[Any, ...] = ()  # loader options for the list (selectinload of what the columns show)
     duplicate_message: str = "Mã hoặc tên này đã được dùng cho một mục khác; vui lòng chọn mã khác."
 
     def register(self, bp: Blueprint) -> None:
@@ -71,6 +72,8 @@ class Crud:
             stmt = self.query_filter(stmt)
         if self.order_by is not None:
             stmt = stmt.order_by(self.order_by)
+        if self.load:
+            stmt = stmt.options(*self.load)
         items = db.session.scalars(stmt).all()
         return render_template("admin/list.html", crud=self, items=items)
 

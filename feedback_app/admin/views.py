@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ..audit import record
 from ..auth.forms import EmptyForm
@@ -171,22 +172,25 @@ CRUDS = [
         ("Mã", lambda u: u.code), ("Tên", lambda u: u.name), ("Loại", lambda u: UNIT_TYPES.get(u.unit_type)),
         ("Trực thuộc", lambda u: _unit_name(u.parent)), ("Hiệu lực", lambda u: f"{format_date(u.valid_from)}"
                                                          f" – {format_date(u.valid_to) or 'nay'}"),
-    ], order_by=OrgUnit.code, prepare_form=_prepare_unit),
+    ], order_by=OrgUnit.code, prepare_form=_prepare_unit, load=(selectinload(OrgUnit.parent),)),
     Crud("org-events", OrgEvent, forms.OrgEventForm, "Sáp nhập, đổi tên", [
         ("Ngày", lambda e: format_date(e.effective_date)), ("Loại", lambda e: e.kind),
         ("Đơn vị trước", lambda e: e.predecessor.name), ("Đơn vị kế thừa", lambda e: e.successor.name),
         ("Căn cứ", lambda e: e.legal_basis or ""),
-    ], order_by=OrgEvent.effective_date, prepare_form=_prepare_event, save=_save_event),
+    ], order_by=OrgEvent.effective_date, prepare_form=_prepare_event, save=_save_event,
+        load=(selectinload(OrgEvent.predecessor), selectinload(OrgEvent.successor))),
     Crud("fields", Field, forms.FieldForm, "Lĩnh vực", [("Mã", lambda f: f.code), ("Tên", lambda f: f.name)],
          order_by=Field.name),
     Crud("services", Service, forms.ServiceForm, "Thủ tục hành chính", [
         ("Mã", lambda s: s.code), ("Tên", lambda s: s.name), ("Lĩnh vực", lambda s: s.field.name if s.field else ""),
         ("Cơ quan", lambda s: s.agency.name), ("Áp dụng", lambda s: "Có" if s.active else "Không"),
-    ], order_by=Service.name, prepare_form=_prepare_service),
+    ], order_by=Service.name, prepare_form=_prepare_service,
+        load=(selectinload(Service.field), selectinload(Service.agency))),
     Crud("counters", Counter, forms.CounterForm, "Quầy", [
         ("Mã", lambda c: c.code), ("Tên", lambda c: c.name), ("Cơ quan", lambda c: c.agency.name),
         ("Nơi đặt", lambda c: c.service_centre.name), ("Hoạt động", lambda c: "Có" if c.active else "Không"),
-    ], order_by=Counter.code, prepare_form=_prepare_counter, extra_actions=[
+    ], order_by=Counter.code, prepare_form=_prepare_counter,
+        load=(selectinload(Counter.agency), selectinload(Counter.service_centre)), extra_actions=[
         ("Áp phích A5", lambda c: url_for("qrcodes.poster", code=c.code)),
         ("QR (SVG)", lambda c: url_for("qrcodes.counter_svg", code=c.code)),
         ("QR (PNG)", lambda c: url_for("qrcodes.counter_png", code=c.code)),
@@ -195,16 +199,18 @@ CRUDS = [
     Crud("officers", Officer, forms.OfficerForm, "Công chức", [
         ("Họ tên", lambda o: o.full_name), ("Chức danh", lambda o: o.title or ""), ("Đơn vị", lambda o: o.unit.name),
         ("Quầy", lambda o: ", ".join(c.name for c in o.counters)),
-    ], order_by=Officer.full_name, prepare_form=_prepare_officer, save=_save_officer),
+    ], order_by=Officer.full_name, prepare_form=_prepare_officer, save=_save_officer,
+        load=(selectinload(Officer.unit), selectinload(Officer.counters))),
     Crud("users", User, forms.UserForm, "Tài khoản", [
         ("Email", lambda u: u.email), ("Họ tên", lambda u: u.full_name), ("Vai trò", lambda u: u.role_label),
         ("Phạm vi", lambda u: u.org_unit.name), ("Hoạt động", lambda u: "Có" if u.active else "Không"),
-    ], order_by=User.email, prepare_form=_prepare_user, save=_save_user,
+    ], order_by=User.email, prepare_form=_prepare_user, save=_save_user, load=(selectinload(User.org_unit),),
         duplicate_message="Email này đã có tài khoản; vui lòng dùng email khác."),
     Crud("kiosks", KioskDevice, forms.KioskDeviceForm, "Thiết bị kiosk", [
         ("Tên", lambda d: d.name), ("Quầy", lambda d: d.counter.name),
         ("Đăng ký", lambda d: format_date(d.registered_at)), ("Hoạt động", lambda d: "Có" if d.active else "Không"),
     ], roles=("admin", "office"), order_by=KioskDevice.name, prepare_form=_prepare_kiosk, save=_save_kiosk,
+        load=(selectinload(KioskDevice.counter),),
         query_filter=_kiosk_filter,
         extra_actions=[("Kích hoạt trên máy này", lambda d: url_for("admin.kiosk_activate", item_id=d.id))]),
     Crud("campaigns", Campaign, forms.CampaignForm, "Đợt khảo sát", [
@@ -218,6 +224,7 @@ CRUDS = [
         ("Đơn vị", lambda t: t.org_unit.name), ("Năm", lambda t: t.year),
         ("Yếu tố", lambda t: t.factor_code or "Chỉ số chung"), ("Mục tiêu", lambda t: f"{t.target_pct}%"),
     ], order_by=Target.year.desc(), prepare_form=_prepare_target, save=_save_target,
+        load=(selectinload(Target.org_unit),),
         duplicate_message="Đơn vị này đã có mục tiêu cho năm và yếu tố này; hãy sửa mục tiêu đó."),
 ]
 for _crud in CRUDS:
@@ -275,6 +282,7 @@ def review() -> Any:
         flash(f"Đã cập nhật {len(rows)} phiếu.", "success")
         return redirect(url_for("admin.review"), 303)
     pending = db.session.scalars(select(Response).where(Response.review_status == "pending", scope)
+                                 .options(selectinload(Response.counter), selectinload(Response.device))
                                  .order_by(Response.submitted_at.desc()).limit(500)).all()
     decided = db.session.scalar(select(func.count(Response.id)).where(
         Response.review_status.in_(("accepted", "rejected")), scope))

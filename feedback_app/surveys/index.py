@@ -185,8 +185,10 @@ def compute_index(
             results[grp] = _empty_result(grp, catalogue, count)
     if group_by is None and not results:
         results["all"] = _empty_result("all", catalogue, 0)
-    ordered = [results[k] for k in sorted(results, key=lambda k: (k is None, str(k)))]
+    ordered = list(results.values())
     _label(ordered, group_by)
+    # Months in time order; everything else by name, the unknown group last.
+    ordered.sort(key=lambda r: (r.key is None, r.key if group_by == "month" else r.label))
     return ordered
 
 
