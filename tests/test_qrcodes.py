@@ -35,3 +35,9 @@ def test_poster_is_for_staff_and_shows_the_short_url(client, world, login_as, ap
     assert world.unit_a.name in html and world.counter_a.name in html
     assert f"{app.config['PUBLIC_BASE_URL']}/q/{world.counter_a.code}" in html
     assert "<svg" in html and "Quét mã QR" in html
+
+
+def test_poster_of_another_agencys_counter_is_not_found(client, world, login_as):
+    login_as("office", unit=world.unit_b)
+    assert client.get(f"/admin/counters/{world.counter_a.code}/poster").status_code == 404
+    assert client.get(f"/admin/counters/{world.counter_b.code}/poster").status_code == 200

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Counter
+from ..scoping import can_read_unit
 from ..security import roles_required
 from .services import qr_png, qr_svg, survey_url
 
@@ -47,6 +49,8 @@ def counter_png(code: str) -> Response:
 def poster(code: str) -> Any:
     """A printable A5 poster: agency, counter, short instructions, the code and its short URL."""
     counter = _counter(code)
+    if not can_read_unit(current_user, counter.agency_id):
+        abort(404)
     svg = qr_svg(counter).decode()
     svg = svg[svg.index("<svg"):]  # drop the XML declaration to inline it
     return render_template("admin/poster.html", counter=counter, svg=Markup(svg), url=survey_url(counter))  # noqa: S704 - our own SVG
