@@ -96,15 +96,19 @@
     return payload;
   }
 
+  var storageOk = true;
   function readQueue() {
-    try { return JSON.parse(localStorage.getItem(queueName) || "[]"); } catch (e) { return []; }
+    // Once the device's storage refused a write, the queue in memory is the true one.
+    if (!storageOk) return memoryQueue.slice();
+    try { return JSON.parse(localStorage.getItem(queueName) || "[]"); } catch (e) { return memoryQueue.slice(); }
   }
   function writeQueue(q) {
-    try { localStorage.setItem(queueName, JSON.stringify(q)); } catch (e) { /* storage full: keep in memory */ }
     memoryQueue = q;
+    try { localStorage.setItem(queueName, JSON.stringify(q)); } catch (e) { storageOk = false; }
     showStatus();
   }
-  var memoryQueue = readQueue();
+  var memoryQueue = [];
+  memoryQueue = readQueue();
 
   function showStatus() {
     var n = memoryQueue.length;
