@@ -61,12 +61,15 @@ def register_extensions(app: Flask) -> None:
     from .models import User
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
+    def load_user(session_user_id: str) -> User | None:
         from .parsing import parse_id
 
+        user_id, _, version = session_user_id.partition(":")
         user_pk = parse_id(user_id)
         user = db.session.get(User, user_pk) if user_pk is not None else None
-        return user if user is not None and user.active else None
+        if user is None or not user.active or version != str(user.session_version):
+            return None  # deactivated, or a session from before a password or role change
+        return user
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         register_sqlite_fixes()

@@ -163,3 +163,28 @@ def test_passwords_are_argon2_hashes(world):
     assert user.password_hash.startswith("$argon2")
     assert user.check_password(factories.PASSWORD) and not user.check_password("nope")
     assert db.session.get(User, user.id).email == user.email
+
+
+def test_a_new_password_or_role_ends_the_users_other_sessions(app, client, world, login_as):
+    victim = factories.user("office", world.agency)
+    db.session.commit()
+    other_browser = app.test_client()
+    other_browser.post("/login", data={"email": victim.email, "password": factories.PASSWORD,
+                                       "csrf_token": factories.csrf_token(other_browser, "/login")})
+    assert other_browser.get("/admin/review").status_code == 200
+    login_as("admin")
+    path = f"/admin/users/{victim.id}"
+    response = client.post(path, data={
+        "csrf_token": factories.csrf_token(client, path), "email": victim.email, "full_name": victim.full_name,
+        "role": "viewer", "org_unit_id": world.agency.id, "officer_id": "", "active": "y"})
+    assert response.status_code == 302
+    assert other_browser.get("/admin/review").status_code == 302  # back to the login page
+    # The administrator's own session survives a change of their own password.
+    me = db.session.scalar(select(User).where(User.role == "admin"))
+    own = f"/admin/users/{me.id}"
+    response = client.post(own, data={
+        "csrf_token": factories.csrf_token(client, own), "email": me.email, "full_name": me.full_name,
+        "role": "admin", "org_unit_id": world.agency.id, "officer_id": "", "active": "y",
+        "new_password": "mot-mat-khau-moi-dai"})
+    assert response.status_code == 302
+    assert client.get("/admin/users").status_code == 200

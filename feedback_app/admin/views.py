@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -109,6 +109,11 @@ def _save_user(form: forms.UserForm, obj: User) -> None:
         raise ValueError("Bạn không thể tự khóa hoặc bỏ quyền quản trị của chính mình.")
     if form.new_password.data:
         obj.set_password(form.new_password.data)
+    if obj.id and (form.new_password.data or form.role.data != form.role.object_data
+                   or form.org_unit_id.data != form.org_unit_id.object_data or not obj.active):
+        obj.end_sessions()  # other browsers of this user log in again under the new rules
+        if obj.id == current_user.id:
+            login_user(obj)  # except this one: it carries the new session version
 
 
 def _scoped_counters(stmt: Any) -> Any:

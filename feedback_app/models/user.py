@@ -40,6 +40,8 @@ class User(UserMixin, db.Model):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of the session's user id: raising it (new password, new role, deactivation) ends every session.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -51,6 +53,14 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
+
+    def get_id(self) -> str:
+        """What the session remembers: the id and the session version."""
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Log this user out everywhere (their next request finds an outdated session version)."""
+        self.session_version = (self.session_version or 1) + 1
 
     def set_password(self, password: str) -> None:
         """Store an argon2 hash of the password."""
