@@ -192,3 +192,4 @@ def login_as(client: FlaskClient, world: factories.World):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
