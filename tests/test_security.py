@@ -101,7 +101,7 @@ def test_failed_logins_lock_the_account(client, world, app):
         bad = client.post("/login", data={"email": user.email, "password": "wrong password",
                                           "csrf_token": factories.csrf_token(client, "/login")})
         assert bad.status_code == 400
-        assert "Email hoặc mật khẩu không đúng." in bad.get_data(as_text=True)
+        assert "Email hoặc mật khẩu không đúng" in bad.get_data(as_text=True)
     locked = client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
                                          "csrf_token": factories.csrf_token(client, "/login")})
     assert locked.status_code == 400

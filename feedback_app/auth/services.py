@@ -21,12 +21,14 @@ class LoginRefused(Exception):
 def authenticate(email: str, password: str) -> User:
     """The user for these credentials, or LoginRefused; locks the account after repeated failures."""
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    generic = _l("Email hoặc mật khẩu không đúng.")
+    # One message for a wrong password, an unknown e-mail and a locked account: it tells nobody which
+    # e-mails have accounts, and still tells a locked-out user to wait.
+    generic = _l("Email hoặc mật khẩu không đúng. Sau nhiều lần nhập sai, tài khoản sẽ tạm khóa ít phút.")
     if user is None:
         raise LoginRefused(generic)
     now = utcnow()
     if user.locked_until and as_utc(user.locked_until) > now:
-        raise LoginRefused(_l("Tài khoản tạm khóa do đăng nhập sai nhiều lần. Vui lòng thử lại sau ít phút."))
+        raise LoginRefused(generic)
     if not user.check_password(password) or not user.active:
         user.failed_logins += 1
         if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
