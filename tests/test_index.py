@@ -131,3 +131,22 @@ def test_quick_rating_uses_its_own_scale(world):
     assert total.overall_pct == pytest.approx(66.67)
     [sipas] = compute_index(_filters(world))
     assert sipas.responses == 0  # separate questionnaires are never mixed
+
+
+def test_a_factor_only_an_older_version_had_keeps_the_columns_aligned(world, db_session):
+    from feedback_app.surveys.questionnaires import new_draft_from, publish
+
+    factories.response(world.counter_a, {"PAKN1": 5, "TCDV1": 4})  # answered on the old version
+    draft = new_draft_from(world.version)
+    dropped = next(f for f in draft.factors if f.code == "PAKN")
+    for question in [q for q in draft.questions if q.factor_id == dropped.id]:
+        draft.questions.remove(question)
+    draft.factors.remove(dropped)
+    db_session.flush()
+    publish(draft)
+    factories.response(world.counter_b, {"TCDV1": 5}, version=draft)
+    groups = compute_index(_filters(world), group_by="counter")
+    assert [[f.code for f in g.factors] for g in groups] == [["TCDV", "TTHC", "CCPV", "KQGQ", "PAKN"]] * 2
+    by_counter = {g.label: g for g in groups}
+    assert _factor(by_counter[world.counter_a.name], "PAKN").satisfied_pct == 100.0
+    assert _factor(by_counter[world.counter_b.name], "PAKN").satisfied_pct is None

@@ -162,19 +162,16 @@ def compute_index(
             .group_by(*group_keys)
         ).all()
     )
-    catalogue = factor_catalogue(filters.questionnaire_id)
+    rows = db.session.execute(stmt).all()
+    columns = [(f.code, f.name, f.weight) for f in factor_catalogue(filters.questionnaire_id)]
+    # Factors only older versions had come after the current ones, in every group alike.
+    known = {code for code, _, _ in columns}
+    columns += [(code, code, Decimal(1)) for code in sorted({row[1] for row in rows} - known)]
     results: dict[object, IndexResult] = {}
-    extra_codes: dict[object, dict[str, FactorResult]] = {}
-    for grp, code, satisfied, answers, no_opinion, no_opinion_counted, responses in db.session.execute(stmt):
-        result = results.get(grp)
-        if result is None:
-            result = results[grp] = _empty_result(grp, catalogue, response_counts.get(grp, 0))
-            extra_codes[grp] = {f.code: f for f in result.factors}
-        factor = extra_codes[grp].get(code)
-        if factor is None:  # a factor only older versions had
-            factor = FactorResult(code=code, name=code)
-            result.factors.append(factor)
-            extra_codes[grp][code] = factor
+    for grp, code, satisfied, answers, no_opinion, no_opinion_counted, responses in rows:
+        if grp not in results:
+            results[grp] = _empty_result(grp, columns, response_counts.get(grp, 0))
+        factor = next(f for f in results[grp].factors if f.code == code)
         factor.satisfied = int(satisfied or 0)
         factor.answers = int(answers or 0)
         factor.no_opinion = int(no_opinion or 0)
@@ -182,9 +179,9 @@ def compute_index(
         factor.responses = int(responses or 0)
     for grp, count in response_counts.items():
         if grp not in results:
-            results[grp] = _empty_result(grp, catalogue, count)
+            results[grp] = _empty_result(grp, columns, count)
     if group_by is None and not results:
-        results["all"] = _empty_result("all", catalogue, 0)
+        results["all"] = _empty_result("all", columns, 0)
     ordered = list(results.values())
     _label(ordered, group_by)
     # Months in time order; everything else by name, the unknown group last.
@@ -192,11 +189,11 @@ def compute_index(
     return ordered
 
 
-def _empty_result(grp: object, catalogue: list[Factor], responses: int) -> IndexResult:
+def _empty_result(grp: object, columns: list[tuple[str, str, Decimal]], responses: int) -> IndexResult:
     key = None if grp is None else str(int(grp) if isinstance(grp, float | Decimal) else grp)
     return IndexResult(
         key=key, label="",
-        factors=[FactorResult(code=f.code, name=f.name, weight=f.weight) for f in catalogue],
+        factors=[FactorResult(code=code, name=name, weight=weight) for code, name, weight in columns],
         responses=int(responses),
     )
 
