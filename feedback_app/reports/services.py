@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 
@@ -37,6 +39,19 @@ def _by_code_or_id(model: type, raw: str):
     return found
 
 
+def _scoped_choice(args: dict[str, str], name: str, model: type, unit_of: Callable[[Any], int], user: User,
+                   errors: dict[str, str], message: str) -> Any:
+    """The unit or counter named by a parameter, if it lies in the user's scope; otherwise an error."""
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return None
+    found = _by_code_or_id(model, raw)
+    if found is None or not can_read_unit(user, unit_of(found)):
+        errors[name] = message
+        return None
+    return found
+
+
 def parse_result_query(args: dict[str, str], user: User, default_days: int = 90) -> ResultQuery:
     """Validate from/to/unit/counter/group_by/questionnaire; every error names the field and what to fix."""
     errors: dict[str, str] = {}
@@ -59,19 +74,10 @@ def parse_result_query(args: dict[str, str], user: User, default_days: int = 90)
     group_by = (args.get("group_by") or "").strip() or None
     if group_by is not None and group_by not in GROUPS:
         errors["group_by"] = f"group_by phải là một trong: {', '.join(GROUPS)}."
-    unit = counter = None
-    raw_unit = (args.get("unit") or "").strip()
-    if raw_unit:
-        unit = _by_code_or_id(OrgUnit, raw_unit)
-        if unit is None or not can_read_unit(user, unit.id):
-            errors["unit"] = "Không tìm thấy đơn vị này trong phạm vi bạn được xem."
-            unit = None
-    raw_counter = (args.get("counter") or "").strip()
-    if raw_counter:
-        counter = _by_code_or_id(Counter, raw_counter)
-        if counter is None or not can_read_unit(user, counter.agency_id):
-            errors["counter"] = "Không tìm thấy quầy này trong phạm vi bạn được xem."
-            counter = None
+    unit = _scoped_choice(args, "unit", OrgUnit, lambda u: u.id, user, errors,
+                          "Không tìm thấy đơn vị này trong phạm vi bạn được xem.")
+    counter = _scoped_choice(args, "counter", Counter, lambda c: c.agency_id, user, errors,
+                             "Không tìm thấy quầy này trong phạm vi bạn được xem.")
     family = None
     raw_q = (args.get("questionnaire") or "").strip()
     if raw_q:
