@@ -9,9 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Counter, KioskDevice, Questionnaire, QuestionnaireVersion, Service
-from ..surveys.questionnaires import default_questionnaire
-from ..surveys.specs import UnknownCounter
+from ..models import Counter, KioskDevice, QuestionnaireVersion, Service
+from ..surveys.specs import UnknownCounter, counter_info
 
 __all__ = ["DEVICE_COOKIE", "UnknownCounter", "active_counter", "device_for", "questionnaire_for", "services_for"]
 
@@ -29,10 +28,9 @@ def active_counter(code: str) -> Counter:
 
 
 def questionnaire_for(counter: Counter) -> QuestionnaireVersion | None:
-    """The published version citizens answer at this counter."""
-    family = db.session.get(Questionnaire, counter.questionnaire_id) if counter.questionnaire_id else None
-    family = family or default_questionnaire()
-    return family.current_version if family else None
+    """The version citizens answer at this counter: the one its submissions are checked against."""
+    version_id = counter_info(counter.code).version_id
+    return db.session.get(QuestionnaireVersion, version_id) if version_id is not None else None
 
 
 def services_for(counter: Counter) -> list[Service]:
