@@ -116,11 +116,6 @@ def _save_user(form: forms.UserForm, obj: User) -> None:
             login_user(obj)  # except this one: it carries the new session version
 
 
-def _scoped_counters(stmt: Any) -> Any:
-    units = visible_unit_ids(current_user)
-    return stmt if units is None else stmt.where(Counter.agency_id.in_(sorted(units)))
-
-
 def _prepare_kiosk(form: forms.KioskDeviceForm, _obj: KioskDevice) -> None:
     form.counter_id.choices = choices.counter_choices(visible_unit_ids(current_user))
 

@@ -30,8 +30,8 @@ from ..timeutil import utcnow
 from .org import Counter, KioskDevice, Officer, OrgUnit, Service
 
 CHANNELS = {"kiosk": "Kiosk tại quầy", "qr": "Mã QR", "web": "Trang web", "sms": "SMS", "paper": "Phiếu giấy"}
-QUESTION_KINDS = ("criterion", "factor_satisfaction", "overall", "expectations", "comment")
-VERSION_STATES = ("draft", "published", "retired")
+# Questions answered on the version's scale (the others are multiple choice or free text).
+SCALE_KINDS = ("criterion", "factor_satisfaction", "overall")
 # Review states whose responses count in figures: flagged responses count only once staff accept them.
 COUNTED_REVIEW = ("none", "accepted")
 
@@ -167,7 +167,7 @@ class Question(db.Model):
 
     @property
     def is_scale(self) -> bool:
-        return self.kind in ("criterion", "factor_satisfaction", "overall")
+        return self.kind in SCALE_KINDS
 
 
 class QuestionOption(db.Model):

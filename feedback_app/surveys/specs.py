@@ -17,8 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Counter, Officer, Question, Questionnaire, QuestionnaireVersion, Service, officer_counters
-
-SCALE_KINDS = ("criterion", "factor_satisfaction", "overall")
+from ..models.survey import SCALE_KINDS
 
 
 @dataclass(frozen=True)
