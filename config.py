@@ -40,6 +40,8 @@ class Config:
     # Ballot stuffing: one kiosk takes a new response only after this gap (5-10 s).
     KIOSK_MIN_GAP_SECONDS = _env_int("KIOSK_MIN_GAP_SECONDS", 8)
     KIOSK_IDLE_RESET_SECONDS = _env_int("KIOSK_IDLE_RESET_SECONDS", 90)
+    # A registered kiosk's queued response may keep its own completion time for this long (network outages).
+    KIOSK_OFFLINE_MAX_HOURS = _env_int("KIOSK_OFFLINE_MAX_HOURS", 48)
     # More than this many responses from one IP within the window are stored but flagged.
     BURST_MAX_PER_IP = _env_int("BURST_MAX_PER_IP", 5)
     BURST_WINDOW_SECONDS = _env_int("BURST_WINDOW_SECONDS", 120)
@@ -49,11 +51,15 @@ class Config:
     LOGIN_LOCK_MINUTES = _env_int("LOGIN_LOCK_MINUTES", 15)
     TRUST_PROXY = os.environ.get("TRUST_PROXY", "0") == "1"
     DEMO_DATA_ALLOWED = True
+    # Demo responses (is_demo) count in figures only where the demo is the point: `make run`.
+    COUNT_DEMO_RESPONSES = False
     PRODUCTION = False
 
 
 class DevelopmentConfig(Config):
-    """`make run`: SQLite in instance/, demo data allowed."""
+    """`make run`: SQLite in instance/, demo data allowed and shown in the figures."""
+
+    COUNT_DEMO_RESPONSES = os.environ.get("COUNT_DEMO_RESPONSES", "1") == "1"
 
 
 class TestingConfig(Config):

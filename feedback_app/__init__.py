@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import get_locale, lazy_gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -42,7 +42,9 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
 
 
 def select_locale() -> str:
-    """Vietnamese unless the visitor chose English (query string or cookie)."""
+    """Vietnamese unless the visitor chose English (query string or cookie); Vietnamese outside requests."""
+    if not has_request_context():
+        return "vi"
     choice = request.args.get("lang") or request.cookies.get("lang")
     return choice if choice in ("vi", "en") else "vi"
 
@@ -109,12 +111,13 @@ def register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .kiosk.views import bp as kiosk_bp
+    from .phone.views import bp as phone_bp
     from .public.views import bp as public_bp
     from .public.views import health_bp
     from .qrcodes.views import bp as qrcodes_bp
     from .reports.views import bp as reports_bp
 
-    for blueprint in (public_bp, health_bp, kiosk_bp, qrcodes_bp, auth_bp, admin_bp, reports_bp, api_bp):
+    for blueprint in (public_bp, health_bp, kiosk_bp, phone_bp, qrcodes_bp, auth_bp, admin_bp, reports_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the JSON API is read-only (GET) and answers problem+json
 

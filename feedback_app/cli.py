@@ -17,9 +17,14 @@ def register_commands(app: Flask) -> None:
         """Load the shipped questionnaires (SIPAS 2640 and the quick rating) if missing."""
         from .surveys.questionnaires import seed_questionnaires
 
-        created = seed_questionnaires()
+        outcome = seed_questionnaires()
         db.session.commit()
-        click.echo(f"Questionnaires created: {', '.join(q.code for q in created) or 'none (already there)'}")
+        click.echo(f"Questionnaires created: {', '.join(outcome.created) or 'none (already there)'}")
+        if outcome.upgraded:
+            click.echo(f"New shipped revision published (older responses keep their version): "
+                       f"{', '.join(outcome.upgraded)}")
+        if outcome.kept_custom:
+            click.echo(f"Kept as customised by staff: {', '.join(outcome.kept_custom)}")
 
     @app.cli.command("demo-data")
     def demo_data_command() -> None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import insert, select
 
 from .extensions import db
-from .kiosk.services import new_device_token
+from .kiosk.devices import new_device_token
 from .models import (
     Answer,
     Campaign,
@@ -47,7 +47,7 @@ UNITS = [
     ("SXD-VP", "Văn phòng Sở Xây dựng", "Văn phòng Sở", "phong", "SXD", date(1989, 7, 1), None),
     ("SXD-QLHDXD", "Phòng Quản lý hoạt động xây dựng", None, "phong", "SXD", date(2000, 1, 1), None),
     ("SXD-QLN", "Phòng Quản lý nhà và thị trường bất động sản", None, "phong", "SXD", date(2000, 1, 1), None),
-    ("SXD-QLVT", "Phòng Quản lý vận tải, phương tiện và người lái", None, "phong", "SXD", date(2025, 3, 1), None),
+    ("SXD-QLVT", "Phòng Quản lý vận tải và phương tiện", None, "phong", "SXD", date(2025, 3, 1), None),
     ("SXD-TTRA", "Thanh tra Sở Xây dựng", "Thanh tra Sở", "phong", "SXD", date(2000, 1, 1), None),
     ("SXD-CVDTND", "Cảng vụ đường thủy nội địa tỉnh Khánh Hòa", "Cảng vụ ĐTNĐ", "phong", "SXD", date(2025, 3, 1),
      None),
@@ -70,19 +70,24 @@ SERVICES = [
     ("1.003658", "Thẩm định báo cáo nghiên cứu khả thi đầu tư xây dựng", "QLCL", "SXD"),
     ("1.002859", "Cấp giấy phép kinh doanh vận tải bằng xe ô tô", "DB", "SXD"),
     ("1.002861", "Cấp phù hiệu xe ô tô kinh doanh vận tải", "DB", "SXD"),
-    ("1.001777", "Cấp lại giấy phép lái xe", "DB", "SXD"),
-    ("1.002804", "Đổi giấy phép lái xe do ngành Giao thông vận tải cấp", "DB", "SXD"),
     ("1.010698", "Thông báo nhà ở hình thành trong tương lai đủ điều kiện được bán, thuê mua", "NO", "SXD"),
     ("1.004088", "Đăng ký phương tiện thủy nội địa lần đầu", "DTND", "SXD-CVDTND"),
     ("1.003930", "Cấp giấy phép rời cảng, bến thủy nội địa", "DTND", "SXD-CVDTND"),
     ("DK.001", "Kiểm định an toàn kỹ thuật và bảo vệ môi trường xe cơ giới", "DK", "SXD-TTDK"),
+]
+# Procedures of the former Sở Giao thông vận tải, for its responses before the merger. Since 1 March 2025
+# driving licences are issued by the police (Công an), not by Sở Xây dựng: these are no longer offered.
+FORMER_SGTVT_SERVICES = [
+    ("1.001777", "Cấp lại giấy phép lái xe", "DB"),
+    ("1.002804", "Đổi giấy phép lái xe do ngành Giao thông vận tải cấp", "DB"),
+    ("1.002859", "Cấp giấy phép kinh doanh vận tải bằng xe ô tô", "DB"),
 ]
 
 COUNTERS = [
     # code, name, centre, agency, officers, daily responses (mean), active
     ("SXD-Q20", "Quầy 20 — Sở Xây dựng", "TTPVHCC-KH", "SXD",
      ["Nguyễn Thị Mai", "Lê Thị Thu Hà", "Trần Quốc Bảo"], 6, True),
-    ("SXD-Q21", "Quầy 21 — Sở Xây dựng (vận tải, người lái)", "TTPVHCC-KH", "SXD",
+    ("SXD-Q21", "Quầy 21 — Sở Xây dựng (vận tải, phương tiện)", "TTPVHCC-KH", "SXD",
      ["Phạm Minh Tuấn", "Võ Thị Ngọc Ánh"], 5, True),
     ("CVDTND-01", "Quầy Cảng vụ đường thủy nội địa", "TTPVHCC-KH", "SXD-CVDTND", ["Ngô Thanh Sơn"], 2, True),
     ("TTDK-01", "Quầy tiếp nhận — Trung tâm Đăng kiểm", "SXD-TTDK-MC", "SXD-TTDK",
@@ -179,12 +184,18 @@ def _responses(units: dict[str, OrgUnit], counters: list[tuple[Counter, list[Off
     expectations = next(q for q in version.questions if q.kind == "expectations")
     comment = next(q for q in version.questions if q.kind == "comment")
     answers = []
+    screened = {q.factor_id for q in version.questions if q.kind == "screening"}
     for response_id, mood in zip(ids, answer_plans, strict=True):
+        # About a third of citizens gave feedback before; only they are asked how it was handled.
+        gave_feedback = rng.random() < 0.35
         for q in version.questions:
-            if q.is_scale:
+            if q.kind == "screening":
+                answers.append({"response_id": response_id, "question_id": q.id, "value": int(gave_feedback),
+                                "no_opinion": False, "option_id": None, "text": None})
+            elif q.is_scale and (gave_feedback or q.factor_id not in screened):
                 code = factor_codes.get(q.factor_id, "")
                 p = min(0.99, mood + FACTOR_MOOD.get(code, 0.0))
-                value = _score(rng, p, 0.2 if code == "PAKN" else 0.02 if q.kind == "criterion" else 0.0)
+                value = _score(rng, p, 0.02 if q.kind == "criterion" else 0.0)
                 answers.append({"response_id": response_id, "question_id": q.id, "value": value,
                                 "no_opinion": value is None, "option_id": None, "text": None})
         for option in rng.sample(expectations.options, rng.randint(0, 3)):
@@ -212,7 +223,10 @@ def load_demo_data() -> str:
         service = Service(code=code, name=name, field=fields[field_code], agency=units[agency])
         services.setdefault(agency, []).append(service)
         db.session.add(service)
-    services["SGTVT"] = services["SXD"]
+    for code, name, field_code in FORMER_SGTVT_SERVICES:
+        service = Service(code=code, name=name, field=fields[field_code], agency=units["SGTVT"], active=False)
+        services.setdefault("SGTVT", []).append(service)
+        db.session.add(service)
     officers: dict[str, Officer] = {}
     counters = []
     for code, name, centre, agency, names, daily, active in COUNTERS:

@@ -56,12 +56,16 @@ def visible_unit_ids(user: User) -> set[int] | None:
 
 
 def scope_condition(user: User, unit_column: ColumnElement, officer_column: ColumnElement | None = None):
-    """A WHERE condition limiting rows to what the user may read; a counter officer sees only their own."""
+    """A WHERE condition limiting rows to what the user may read; a counter officer sees only their own.
+
+    Fails closed: for a counter officer, rows that cannot be tied to an officer (no officer_column given)
+    are not theirs to read, and an account without a linked officer reads nothing."""
     units = visible_unit_ids(user)
     condition = true() if units is None else unit_column.in_(sorted(units))
-    if user.role == "counter" and officer_column is not None:
-        # An officer's account reads its own ratings; without a linked officer it reads none.
-        condition = condition & (officer_column == user.officer_id if user.officer_id else false())
+    if user.role == "counter":
+        if officer_column is None or not user.officer_id:
+            return false()
+        condition = condition & (officer_column == user.officer_id)
     return condition
 
 

@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -119,6 +120,11 @@ class CounterInfo:
     factors: dict[str, list[str]]  # factor code -> question codes, in page order
     factor_names: dict[str, str]  # factor code -> Vietnamese name (the kiosk step's heading)
     options: list[int]  # the expectations question's option ids
+    screening: set[str] = field(default_factory=set)  # codes of the yes (1) / no (0) screening questions
+
+    def answer(self, code: str, value: int | str) -> int | str:
+        """The value to give a question: `value` on the scale, "yes" (1) to a screening question."""
+        return 1 if code in self.screening else value
 
 
 def portrait() -> bytes:
@@ -160,6 +166,7 @@ def create_counter(live: LiveServer, label: str, officer_names: list[str], *, ph
             factors=factors,
             factor_names={f.code: f.name for f in version.factors},
             options=[o.id for o in expectations.options],
+            screening={q.code for q in version.questions if q.kind == "screening"},
         )
 
     return live.call(build)
@@ -182,10 +189,10 @@ def screenshot(page: Page, artifacts: Path, name: str, *, full_page: bool = Fals
 
 
 def choose(page: Page, question_id: int, value: int | str, *, tap: bool = False) -> None:
-    """Touch the face / level `value` (or "na" for no opinion) of one question, as a citizen does."""
+    """Touch the face / level `value` (or "na" for no opinion, 1 / 0 for yes / no) of one question, as a
+    citizen does."""
     fieldset = page.locator(f"fieldset#q{question_id}")
-    label = (fieldset.locator("label.na") if value == "na"
-             else fieldset.locator(f"label.lv:has(input[value='{value}'])"))
+    label = fieldset.locator(f"label:has(input[value='{value}'])")
     if tap:
         label.tap()
     else:
@@ -248,3 +255,36 @@ def layout_problems(page: Page, targets: str, min_size: int) -> list[str]:
         if box["w"] < min_size or box["h"] < min_size:
             problems.append(f"touch target {box['text']!r} is {box['w']:.0f}x{box['h']:.0f}px (< {min_size}px)")
     return problems
+
+
+def rendered_text(page: Page, selector: str) -> str:
+    """The text of an element as Chromium renders it and reads it out, CSS-generated content included
+    (innerText and Playwright's own snapshots leave it out): from the browser's accessibility tree."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        backend = cdp.send("DOM.describeNode", {"nodeId": node})["node"]["backendNodeId"]
+        nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    finally:
+        cdp.detach()
+    by_id = {n["nodeId"]: n for n in nodes}
+    texts: list[str] = []
+
+    def walk(ax: dict) -> None:
+        if ax["role"]["value"] == "StaticText":
+            texts.append(ax["name"]["value"])
+        for child in ax.get("childIds", []):
+            if child in by_id:
+                walk(by_id[child])
+
+    walk(next(n for n in nodes if n.get("backendDOMNodeId") == backend))
+    return "".join(texts)
+
+
+def expect_rendered_text(page: Page, selector: str, expected: str, timeout_ms: int = 5_000) -> None:
+    """Wait until rendered_text(selector) is `expected`."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while (actual := rendered_text(page, selector)) != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(50)  # polling what the browser renders, not a fixed wait
+    assert actual == expected, f"{selector} shows {actual!r}, expected {expected!r}"

@@ -130,9 +130,12 @@ def response(counter_: Counter, values: dict[str, int | str | None], *, day: dat
     return obj
 
 
-def full_answers(version: QuestionnaireVersion, value: int | str = 5) -> dict[str, str]:
-    """Form fields answering every scale question of a version with one value."""
-    return {f"q{q.id}": str(value) for q in version.questions if q.is_scale}
+def full_answers(version: QuestionnaireVersion, value: int | str = 5, screening: str = "1") -> dict[str, str]:
+    """Form fields answering every scale question of a version with one value; screening questions are
+    answered yes ("1"), so every question of their factor is asked too."""
+    fields = {f"q{q.id}": str(value) for q in version.questions if q.is_scale}
+    fields.update({f"q{q.id}": screening for q in version.questions if q.kind == "screening"})
+    return fields
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:

@@ -30,6 +30,7 @@ from .browser_support import (
     choose,
     create_counter,
     expect_checked,
+    expect_rendered_text,
     expect_results,
     kiosk_next,
     layout_problems,
@@ -57,7 +58,8 @@ KIOSK_ANSWERS: dict[str, dict[str, int | str]] = {
     "TTHC": {"TTHC1": 5, "TTHC2": 5, "TTHC3": 4, "TTHC4": 4, "TTHC5": 1, "TTHC-HL": 4},  # 5 of 6
     "CCPV": {"CCPV1": 4, "CCPV2": 4, "CCPV3": 4, "CCPV4": 4, "CCPV5": 4, "CCPV6": 4, "CCPV-HL": 5},  # 7 of 7
     "KQGQ": {"KQGQ1": 3, "KQGQ2": 2, "KQGQ3": 1, "KQGQ-HL": 5},  # 1 of 4
-    "PAKN": {"PAKN1": "na", "PAKN2": "na", "PAKN3": "na", "PAKN4": "na", "PAKN-HL": 1},  # 0 of 1
+    # "Có" to the screening question (1): the citizen gave feedback, so the factor's questions are asked.
+    "PAKN": {"PAKN-CO": 1, "PAKN1": "na", "PAKN2": "na", "PAKN3": "na", "PAKN4": "na", "PAKN-HL": 1},  # 0 of 1
 }
 KIOSK_EXPECTED = {
     "TCDV": ("50,00%", "2 / 4", 1),
@@ -69,7 +71,8 @@ KIOSK_EXPECTED = {
 KIOSK_OVERALL = "51,67%"  # (50 + 83.33 + 100 + 25 + 0) / 5 = 51.666
 
 # Test B's answers on the phone: everything "Rất hài lòng" except these.
-QR_ANSWERS: dict[str, int | str] = {"TCDV4": 1, "PAKN1": "na", "PAKN2": "na", "PAKN3": "na", "PAKN4": "na"}
+QR_ANSWERS: dict[str, int | str] = {"TCDV4": 1, "PAKN-CO": 1, "PAKN1": "na", "PAKN2": "na", "PAKN3": "na",
+                                    "PAKN4": "na"}
 QR_EXPECTED = {
     "TCDV": ("80,00%", "4 / 5", 0),
     "TTHC": ("100,00%", "6 / 6", 0),
@@ -272,7 +275,7 @@ def test_kiosk_survey_end_to_end_and_results(live, new_context, artifacts):
     assert len(stored) == 1, stored
     assert stored[0]["channel"] == "kiosk" and stored[0]["review_status"] == "none"
     assert stored[0]["officer_id"] == counter.officers["Lê Minh Khôi"]
-    assert stored[0]["answers"] == 27 + 1 + 3 + 1  # 27 factor questions, overall, 3 priorities, comment
+    assert stored[0]["answers"] == 27 + 1 + 1 + 3 + 1  # factor questions, screening, overall, priorities, comment
 
     # After the gap the kiosk is back at the start, with nothing of the previous citizen left.
     expect(thanks).to_be_visible()  # not before the gap
@@ -315,7 +318,9 @@ def test_qr_page_on_a_phone_keeps_answers_after_errors(live, new_context, artifa
     summary = page.locator("#err-summary")
     expect(summary).to_be_visible()
     expect(summary.get_by_role("heading")).to_have_text("Vui lòng kiểm tra lại")
-    missing = 28 - len(first)  # 27 factor questions + the overall question are required
+    # 27 factor questions and the overall one are required, but the PAKN factor's five wait for the answer
+    # to its screening question, which is missing too.
+    missing = 28 - len(first) - 5 + 1
     expect(summary).to_contain_text(f"Còn {missing} câu cần sửa hoặc trả lời")
     expect(summary.locator("li")).to_have_count(missing)
     for code, value in first.items():
@@ -365,7 +370,7 @@ def test_kiosk_queues_offline_and_sends_exactly_once(live, new_context, artifact
     for factor, codes in counter.factors.items():
         expect(visible_step(page).get_by_role("heading", level=2)).to_have_text(counter.factor_names[factor])
         for code in codes:
-            choose(page, counter.questions[code], 5)
+            choose(page, counter.questions[code], counter.answer(code, 5))
         kiosk_next(page)
     _kiosk_closing_step(page, counter, 5)
 
@@ -500,33 +505,98 @@ def test_qr_page_in_english(live, new_context):
     expect(criterion).to_have_text("The waiting area has enough seats")
     expect(page.locator(f"fieldset#q{counter.questions['TCDV1']} label.lv").last).to_contain_text("Very satisfied")
     expect(page.get_by_role("button", name="Submit rating")).to_be_visible()
-    switch = page.get_by_role("navigation").get_by_role("link", name="Tiếng Việt")
+    switch = page.get_by_role("navigation").get_by_role("button", name="Tiếng Việt")
     expect(switch).to_be_visible()
     expect(switch).to_have_attribute("lang", "vi")
-    expect(page.get_by_role("link", name="English")).to_have_count(0)
+    expect(page.get_by_role("button", name="English")).to_have_count(0)
 
 
 @pytest.mark.browser
-def test_language_switch_links_go_both_ways(live, new_context):
+def test_switching_language_in_the_middle_of_the_phone_form_keeps_the_answers(live, new_context, artifacts):
     counter = create_counter(live, "G", ["Mai Văn Tâm"])
     page = new_context(**PHONE).new_page()
     page.goto(f"/q/{counter.code}")
-    page.get_by_role("link", name="English").tap()
+    page.get_by_label("Công chức đã tiếp nhận hồ sơ của Ông/Bà").select_option(label="Mai Văn Tâm")
+    chosen = {"TCDV1": 5, "TCDV2": "na", "TTHC1": 2}
+    for code, value in chosen.items():
+        choose(page, counter.questions[code], value, tap=True)
+    page.get_by_role("button", name="English").tap()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator(f"fieldset#q{counter.questions['TCDV1']} legend")).to_have_text(
         "The waiting area has enough seats")
-    page.get_by_role("link", name="Tiếng Việt").tap()
+    for code, value in chosen.items():
+        expect_checked(page, counter.questions[code], value)
+    expect(page.get_by_label("Officer who received your application")).to_have_value(
+        str(counter.officers["Mai Văn Tâm"]))
+    expect(page.locator(".err, #err-summary")).to_have_count(0)  # nothing was checked or stored
+    screenshot(page, artifacts, "qr-language-switched")
+    page.get_by_role("button", name="Tiếng Việt").tap()
     expect(page.locator("html")).to_have_attribute("lang", "vi")
     expect(page.get_by_role("heading", level=1)).to_have_text("Đánh giá sự hài lòng")
-    expect(page).to_have_url(re.compile(rf"/q/{counter.code}$"))
+    for code, value in chosen.items():
+        expect_checked(page, counter.questions[code], value)
+    assert _responses(live, counter) == []
+    # The rest answered in Vietnamese: one response, with the answers given before both switches.
+    for codes in counter.factors.values():
+        for code in codes:
+            if code not in chosen:
+                choose(page, counter.questions[code], counter.answer(code, 4), tap=True)
+    choose(page, counter.questions["TONGTHE"], 4, tap=True)
+    page.get_by_role("button", name="Gửi đánh giá").tap()
+    expect(page).to_have_url(re.compile(rf"/q/{counter.code}/cam-on$"))
+    assert len(_responses(live, counter)) == 1
 
 
 @pytest.mark.browser
-def test_switching_back_to_vietnamese_after_an_english_link(live, new_context):
-    counter = create_counter(live, "H", ["Mai Văn Tâm"])
+def test_switching_language_on_the_kiosk_keeps_the_answers_and_the_step(live, new_context):
+    counter = create_counter(live, "K", ["Mai Văn Tâm"])
+    page = new_context(**KIOSK).new_page()
+    _kiosk_start(page, counter)
+    page.locator("label.officer", has_text="Mai Văn Tâm").click()
+    kiosk_next(page)
+    for code in counter.factors["TCDV"]:
+        choose(page, counter.questions[code], 4)
+    kiosk_next(page)
+    choose(page, counter.questions["TTHC1"], 2)
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(visible_step(page).get_by_role("heading", level=2)).to_have_text("Administrative procedures")
+    expect_checked(page, counter.questions["TTHC1"], 2)
+    for code in counter.factors["TCDV"]:
+        expect_checked(page, counter.questions[code], 4)
+    expect(page.locator("label.officer input:checked")).to_have_count(1)
+
+
+@pytest.mark.browser
+def test_a_citizen_who_gave_no_feedback_is_not_asked_how_it_was_handled(live, new_context, artifacts):
+    counter = create_counter(live, "S", ["Mai Văn Tâm"])
     page = new_context(**PHONE).new_page()
-    page.goto(f"/q/{counter.code}?lang=en")
-    page.get_by_role("link", name="Tiếng Việt").tap()
-    expect(page.locator("html")).to_have_attribute("lang", "vi", timeout=3_000)
+    page.goto(f"/q/{counter.code}")
+    screening = page.locator(f"fieldset#q{counter.questions['PAKN-CO']}")
+    expect(screening.locator("legend")).to_contain_text("góp ý, phản ánh, kiến nghị")
+    # CSS counts the answers: its text exists only in what the browser renders (and reads out).
+    expect_rendered_text(page, "p.progress", "Đã trả lời 0/28 câu")
+    choose(page, counter.questions["TCDV1"], 5, tap=True)
+    expect_rendered_text(page, "p.progress", "Đã trả lời 1/28 câu")
+    choose(page, counter.questions["PAKN-CO"], 0, tap=True)
+    for code in counter.factors["PAKN"][1:]:
+        expect(page.locator(f"fieldset#q{counter.questions[code]}")).to_be_hidden()
+    expect_rendered_text(page, "p.progress", "Đã trả lời 1/23 câu")
+    screenshot(page, artifacts, "qr-screened-out", full_page=True)
+    for factor, codes in counter.factors.items():
+        if factor != "PAKN":
+            for code in codes:
+                choose(page, counter.questions[code], 4, tap=True)
+    choose(page, counter.questions["TONGTHE"], 4, tap=True)
+    expect_rendered_text(page, "p.progress", "Đã trả lời 23/23 câu")
+    page.get_by_role("button", name="Gửi đánh giá").tap()
+    expect(page).to_have_url(re.compile(rf"/q/{counter.code}/cam-on$"))
+    stored = _responses(live, counter)
+    assert len(stored) == 1 and stored[0]["answers"] == 22 + 1 + 1  # 22 factor questions, screening, overall
+    staff = new_context(viewport={"width": 1280, "height": 900}).new_page()
+    login(staff)
+    staff.goto(f"/results?counter={counter.code}&from={_today()}&to={_today()}")
+    expect(staff.locator('tr[data-factor="PAKN"]')).to_contain_text("0 / 0")
 
 
 @pytest.mark.browser
@@ -539,7 +609,7 @@ def test_kiosk_returns_to_vietnamese_for_the_next_citizen(live, new_context):
     next_button.click()  # the officer is optional
     for codes in counter.factors.values():
         for code in codes:
-            choose(page, counter.questions[code], 4)
+            choose(page, counter.questions[code], counter.answer(code, 4))
         next_button.click()
     choose(page, counter.questions["TONGTHE"], 4)
     page.locator("nav.steps-nav [data-submit]").click()

@@ -12,6 +12,7 @@ from feedback_app.extensions import db
 from feedback_app.models import KioskDevice, Response
 from feedback_app.surveys.specs import counter_info, version_spec
 from feedback_app.surveys.submission import DuplicateSubmission, SubmissionContext, submit_response
+from feedback_app.timeutil import LOCAL_TZ
 
 from . import factories
 
@@ -46,7 +47,7 @@ def test_kiosk_page_has_steps_faces_and_no_cache(client, world):
     assert response.headers["Cache-Control"] == "no-store"
     steps = re.findall(r'<section class="step[ "]', html)
     assert len(steps) == 1 + 1 + 5 + 1  # start, officer, five factors, closing
-    assert "face-5.svg" in html and "Nguyễn Thị Mai" in html
+    assert 'class="lv f5"' in html and "Nguyễn Thị Mai" in html  # faces are drawn by public.css
     assert 'data-min-gap="5"' in html
     assert "<script src=" in html and "<script>" not in html  # no inline script (CSP)
 
@@ -95,7 +96,7 @@ def test_pages_of_the_new_and_the_retired_version_are_both_taken(client, world, 
         draft = new_draft_from(world.version)
         db_session.commit()
         as_draft = _payload(world, version_id=draft.id)
-        as_draft["answers"] = {f"q{q.id}": "5" for q in draft.questions if q.is_scale}
+        as_draft["answers"] = factories.full_answers(draft, 5)
         assert _post(client, world, as_draft).status_code == 409  # drafts are for staff only
         publish(draft)
         db_session.commit()
@@ -140,8 +141,10 @@ def test_submit_without_token_is_refused(client, world, db_session):
 
 
 def _register_device(client, world, login_as):
+    """A kiosk registered yesterday, activated in this browser (the client now carries its cookie)."""
     login_as("office")
-    device = KioskDevice(name="Máy tính bảng quầy A", counter=world.counter_a, token_hash="x" * 64)
+    device = KioskDevice(name="Máy tính bảng quầy A", counter=world.counter_a, token_hash="x" * 64,
+                         registered_at=datetime.now(UTC) - timedelta(days=1))
     db.session.add(device)
     db.session.commit()
     token = factories.csrf_token(client, f"/admin/kiosks/{device.id}/activate")
@@ -178,16 +181,47 @@ def test_kiosk_responses_closer_than_the_gap_are_flagged_not_dropped(client, wor
     assert rows[1].flag_reason == "kiosk_gap"
 
 
-def test_queued_response_keeps_its_completion_time(client, world, db_session):
-    completed = datetime.now(UTC) - timedelta(hours=3)
-    assert _post(client, world, _payload(world, completed_at=completed.isoformat())).status_code == 201
+def _completed(db_session) -> list[datetime]:
+    return [r.completed_at.replace(tzinfo=UTC) for r in db_session.scalars(select(Response).order_by(Response.id))]
+
+
+def test_an_anonymous_page_is_filed_at_server_time_whatever_its_clock(client, world, db_session):
+    """Only a registered kiosk may have an offline queue: anyone else claiming an earlier time is filed now."""
+    two_days_back = datetime.now(UTC) - timedelta(days=2) + timedelta(minutes=5)
+    assert _post(client, world, _payload(world, completed_at=two_days_back.isoformat())).status_code == 201
     stored = db_session.scalar(select(Response))
-    assert abs((stored.completed_at.replace(tzinfo=UTC) - completed).total_seconds()) < 1
-    # A device clock far in the future is not trusted.
-    future = datetime.now(UTC) + timedelta(days=3)
-    assert _post(client, world, _payload(world, completed_at=future.isoformat())).status_code == 201
-    latest = db_session.scalars(select(Response).order_by(Response.id.desc())).first()
-    assert latest.completed_at.replace(tzinfo=UTC) < datetime.now(UTC) + timedelta(minutes=1)
+    assert abs((stored.completed_at.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()) < 60
+    assert stored.local_date == datetime.now(UTC).astimezone(LOCAL_TZ).date()
+
+
+def test_a_registered_kiosks_queue_keeps_its_times_within_what_the_server_knows(client, world, db_session,
+                                                                                login_as):
+    _register_device(client, world, login_as)
+    three_hours_ago = datetime.now(UTC) - timedelta(hours=3)
+    assert _post(client, world, _payload(world, completed_at=three_hours_ago.isoformat())).status_code == 201
+    assert abs((_completed(db_session)[-1] - three_hours_ago).total_seconds()) < 1  # queued offline: kept
+    # The device said its queue was empty: nothing it sends later was completed before that.
+    assert client.get(f"/k/{world.counter_a.code}/token?pending=0").status_code == 200
+    before_heartbeat = datetime.now(UTC) - timedelta(minutes=2)
+    assert _post(client, world, _payload(world, completed_at=before_heartbeat.isoformat())).status_code == 201
+    assert (datetime.now(UTC) - _completed(db_session)[-1]).total_seconds() < 60
+    # A clock in the future, or beyond the offline window, is not trusted either.
+    for claimed in (datetime.now(UTC) + timedelta(minutes=3), datetime.now(UTC) - timedelta(days=3)):
+        _post(client, world, _payload(world, completed_at=claimed.isoformat()))
+        assert (datetime.now(UTC) - _completed(db_session)[-1]).total_seconds() < 60
+
+
+def test_six_responses_in_one_second_cannot_claim_to_be_ten_seconds_apart(client, world, db_session, login_as):
+    """A registered kiosk that has just called in cannot spread a burst over past times it was online."""
+    _register_device(client, world, login_as)
+    assert client.get(f"/k/{world.counter_a.code}/token?pending=0").status_code == 200
+    now = datetime.now(UTC)
+    token = _token(client, world.counter_a.code)
+    for n in range(6):
+        claimed = now - timedelta(seconds=60 - 10 * n)
+        assert _post(client, world, _payload(world, completed_at=claimed.isoformat()), token).status_code == 201
+    statuses = db_session.scalars(select(Response.review_status).order_by(Response.id)).all()
+    assert statuses == ["none"] + ["pending"] * 5
 
 
 def test_a_kiosk_left_open_all_day_gets_a_fresh_token(client, world, app, db_session):

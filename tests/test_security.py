@@ -15,8 +15,8 @@ from . import factories
 
 EXPECTED_PUBLIC = {
     "static", "public.home", "public.set_language", "public.feedback_channels", "kiosk.kiosk_page",
-    "kiosk.kiosk_submit", "kiosk.kiosk_token", "kiosk.qr_page", "kiosk.qr_submit", "kiosk.thanks",
-    "kiosk.officer_photo",
+    "kiosk.kiosk_submit", "kiosk.kiosk_token", "kiosk.officer_photo",
+    "phone.form", "phone.submit", "phone.switch_language", "phone.thanks",
     "qrcodes.counter_svg", "qrcodes.counter_png", "api.counters", "api.openapi", "auth.login", "health.health",
 }
 
@@ -46,7 +46,9 @@ def test_every_other_endpoint_needs_a_login(app, client, world):
 
 
 @pytest.mark.parametrize(("role", "path", "status"), [
-    ("viewer", "/admin/", 403), ("unit", "/admin/units", 403), ("office", "/admin/units", 403),
+    ("viewer", "/admin/", 403), ("unit", "/admin/units", 403), ("office", "/admin/units", 200),
+    ("office", "/admin/users", 403), ("office", "/admin/org-events", 403), ("office", "/admin/fields", 403),
+    ("office", "/admin/refused", 200), ("unit", "/admin/refused", 403),
     ("office", "/admin/kiosks", 200), ("office", "/admin/review", 200), ("counter", "/admin/review", 403),
     ("admin", "/admin/units", 200), ("admin", "/admin/audit", 200), ("viewer", "/results", 200),
 ])

@@ -19,6 +19,10 @@ from ..security import roles_required
 Column = tuple[str, Callable[[Any], Any]]
 
 
+class FormRefused(Exception):
+    """A save the form's data does not allow; the message tells the user what to fix (shown as is)."""
+
+
 def _changes(form: FlaskForm, obj: Any, creating: bool) -> dict[str, Any]:
     """What the form sets or changes on the object, for the audit row: [old, new] pairs on an edit, the
     values on a creation; a password only as "changed", a file only as "uploaded"."""
@@ -106,7 +110,7 @@ class Crud:
                 db.session.rollback()
                 form.form_errors.append(self.duplicate_message)
                 status = 400
-            except ValueError as error:
+            except FormRefused as error:
                 db.session.rollback()
                 form.form_errors.append(str(error))
                 status = 400

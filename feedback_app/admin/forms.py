@@ -28,8 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..models.org import EVENT_KINDS, UNIT_TYPES
-from ..models.survey import CHANNELS
+from ..labels import CHANNEL_LABELS, COMPARISON_LABELS, EVENT_KIND_LABELS, UNIT_TYPE_LABELS, choices_of
 from ..models.user import ROLES
 from .choices import options
 
@@ -53,7 +52,7 @@ class OrgUnitForm(FlaskForm):
     code = StringField("Mã đơn vị", validators=[DataRequired(REQUIRED), Length(max=40), CODE_RULE])
     name = StringField("Tên đầy đủ", validators=[DataRequired(REQUIRED), Length(max=255)])
     short_name = StringField("Tên ngắn", validators=[Optional(), Length(max=120)])
-    unit_type = SelectField("Loại", choices=options(UNIT_TYPES.items()))
+    unit_type = SelectField("Loại", choices=options(choices_of(UNIT_TYPE_LABELS)))
     parent_id = SelectField("Trực thuộc", coerce=optional_int, validators=[Optional()])
     valid_from = DateField("Hiệu lực từ ngày (dd/mm/yyyy)", format=DATE_FORMATS,
                            validators=[DataRequired("Nhập ngày theo dạng dd/mm/yyyy.")])
@@ -68,7 +67,7 @@ class OrgUnitForm(FlaskForm):
 
 
 class OrgEventForm(FlaskForm):
-    kind = SelectField("Loại sự kiện", choices=options(EVENT_KINDS.items()))
+    kind = SelectField("Loại sự kiện", choices=options(choices_of(EVENT_KIND_LABELS)))
     effective_date = DateField("Ngày có hiệu lực (dd/mm/yyyy)", format=DATE_FORMATS,
                                validators=[DataRequired("Nhập ngày theo dạng dd/mm/yyyy.")])
     predecessor_id = SelectField("Đơn vị trước", coerce=int)
@@ -145,7 +144,7 @@ class CampaignForm(FlaskForm):
                            validators=[DataRequired("Nhập ngày theo dạng dd/mm/yyyy.")])
     unit_ids = SelectMultipleField("Đơn vị được khảo sát", coerce=int,
                                    validators=[DataRequired("Chọn ít nhất một đơn vị.")])
-    channels = SelectMultipleField("Kênh khảo sát", choices=options(CHANNELS.items()),
+    channels = SelectMultipleField("Kênh khảo sát", choices=options(choices_of(CHANNEL_LABELS)),
                                    validators=[DataRequired("Chọn ít nhất một kênh.")])
     expected_transactions = IntegerField("Số giao dịch dự kiến trong kỳ (N)",
                                          validators=[Optional(), NumberRange(min=0, max=100_000_000,
@@ -171,6 +170,7 @@ class TargetForm(FlaskForm):
     year = IntegerField("Năm", validators=[InputRequired(REQUIRED), NumberRange(min=2000, max=2100,
                                                                               message="Năm không hợp lệ.")])
     factor_code = SelectField("Yếu tố (để trống: chỉ số chung)", validators=[Optional()])
+    comparison = SelectField("Đạt khi tỷ lệ", choices=options(choices_of(COMPARISON_LABELS)), default="gt")
     target_pct = DecimalField("Mục tiêu (%)", places=2, validators=[
         InputRequired(REQUIRED), finite_number,
         NumberRange(min=0, max=100, message="Mục tiêu nằm trong khoảng 0–100%%.")])

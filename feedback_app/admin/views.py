@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,8 @@ from sqlalchemy.orm import selectinload
 from ..audit import record
 from ..auth.forms import EmptyForm
 from ..extensions import db
-from ..kiosk.services import DEVICE_COOKIE, new_device_token
+from ..kiosk.devices import DEVICE_COOKIE, new_device_token
+from ..labels import CHANNEL_LABELS, COMPARISON_LABELS, UNIT_TYPE_LABELS, label_of
 from ..models import (
     AuditEvent,
     Campaign,
@@ -23,34 +25,61 @@ from ..models import (
     Officer,
     OrgEvent,
     OrgUnit,
+    RefusedSubmission,
     Response,
     Service,
     Target,
     User,
 )
-from ..models.org import UNIT_TYPES
-from ..models.survey import CHANNELS
 from ..parsing import parse_id
 from ..scoping import scope_condition, unit_with_descendants, visible_unit_ids
 from ..security import roles_required
 from ..surveys.campaigns import campaign_progress, save_campaign
+from ..surveys.review import REVIEWER_ROLES, resolve_refused, review_responses
 from ..timeutil import format_date
 from . import choices, forms
-from .crud import Crud
-from .photos import portrait_jpeg
+from .crud import Crud, FormRefused
+from .photos import UnreadableImage, portrait_jpeg
 from .questionnaire_views import register_questionnaire_views
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# The Văn phòng Sở keeps its own department's records (scoped); administrators keep everything.
+OFFICE = ("admin", "office")
 
 
 def _unit_name(unit: OrgUnit | None) -> str:
     return unit.name if unit else ""
 
 
+def _in_scope(column: Any) -> Callable[[Any], Any]:
+    """A list filter: the rows whose unit lies in the user's scope (everything for administrators)."""
+
+    def condition(stmt: Any) -> Any:
+        units = visible_unit_ids(current_user)
+        return stmt if units is None else stmt.where(column.in_(sorted(units)))
+
+    return condition
+
+
+def _scope() -> set[int] | None:
+    return visible_unit_ids(current_user)
+
+
 def _prepare_unit(form: forms.OrgUnitForm, obj: OrgUnit) -> None:
-    # A unit cannot sit under itself or under one of its own sub-units.
+    # A unit cannot sit under itself or under one of its own sub-units; the Văn phòng places units only
+    # inside its own scope (an administrator may also make a top unit).
     below = unit_with_descendants([obj.id], include_history=False) if obj.id else set()
-    form.parent_id.choices = choices.BLANK + [c for c in choices.unit_choices() if c.value not in below]
+    allowed = [c for c in choices.unit_choices(_scope()) if c.value not in below]
+    form.parent_id.choices = allowed if _scope() is not None else choices.BLANK + allowed
+
+
+def _save_unit(form: forms.OrgUnitForm, obj: OrgUnit) -> None:
+    if _scope() is not None:
+        if obj.id == current_user.org_unit_id:
+            raise FormRefused("Đơn vị gốc của phạm vi tài khoản chỉ quản trị hệ thống được sửa.")
+        if form.parent_id.data is None:
+            raise FormRefused("Vui lòng chọn đơn vị cấp trên trong phạm vi của bạn.")
+    form.populate_obj(obj)
 
 
 def _prepare_event(form: forms.OrgEventForm, _obj: OrgEvent) -> None:
@@ -67,18 +96,19 @@ def _save_event(form: forms.OrgEventForm, obj: OrgEvent) -> None:
 
 def _prepare_service(form: forms.ServiceForm, _obj: Service) -> None:
     form.field_id.choices = choices.BLANK + choices.field_choices()
-    form.agency_id.choices = choices.unit_choices(types=("so", "ubnd", "phong"))
+    form.agency_id.choices = choices.unit_choices(_scope(), types=("so", "ubnd", "phong"))
 
 
 def _prepare_counter(form: forms.CounterForm, _obj: Counter) -> None:
+    # Service centres belong to the province, outside a department's scope: any may be chosen.
     form.service_centre_id.choices = choices.unit_choices(types=("ttpvhcc", "motcua"))
-    form.agency_id.choices = choices.unit_choices(types=("so", "ubnd", "phong"))
+    form.agency_id.choices = choices.unit_choices(_scope(), types=("so", "ubnd", "phong"))
     form.questionnaire_id.choices = choices.BLANK + choices.questionnaire_choices()
 
 
 def _prepare_officer(form: forms.OfficerForm, obj: Officer) -> None:
-    form.unit_id.choices = choices.unit_choices()
-    form.counter_ids.choices = choices.counter_choices()
+    form.unit_id.choices = choices.unit_choices(_scope())
+    form.counter_ids.choices = choices.counter_choices(_scope())
     if request.method == "GET" and obj.id:
         form.counter_ids.data = [c.id for c in obj.counters]
 
@@ -89,7 +119,10 @@ def _save_officer(form: forms.OfficerForm, obj: Officer) -> None:
     if form.remove_photo.data:
         obj.photo = obj.photo_mime = None
     elif form.photo.data:
-        obj.photo, obj.photo_mime = portrait_jpeg(form.photo.data.read())
+        try:
+            obj.photo, obj.photo_mime = portrait_jpeg(form.photo.data.read())
+        except UnreadableImage as error:
+            raise FormRefused(str(error)) from error
     ids = form.counter_ids.data or []
     obj.counters = list(db.session.scalars(select(Counter).where(Counter.id.in_(ids)))) if ids else []
 
@@ -101,12 +134,12 @@ def _prepare_user(form: forms.UserForm, _obj: User) -> None:
 
 def _save_user(form: forms.UserForm, obj: User) -> None:
     if not obj.id and not form.new_password.data:
-        raise ValueError("Tài khoản mới cần mật khẩu (ít nhất 10 ký tự).")
+        raise FormRefused("Tài khoản mới cần mật khẩu.")
     obj.email = form.email.data.strip().lower()
     obj.full_name, obj.role, obj.org_unit_id = form.full_name.data, form.role.data, form.org_unit_id.data
     obj.officer_id, obj.active = form.officer_id.data, form.active.data
     if obj.id == current_user.id and (not obj.active or obj.role != "admin"):
-        raise ValueError("Bạn không thể tự khóa hoặc bỏ quyền quản trị của chính mình.")
+        raise FormRefused("Bạn không thể tự khóa hoặc bỏ quyền quản trị của chính mình.")
     if form.new_password.data:
         obj.set_password(form.new_password.data)
     if obj.id and (form.new_password.data or form.role.data != form.role.object_data
@@ -122,7 +155,7 @@ def _prepare_kiosk(form: forms.KioskDeviceForm, _obj: KioskDevice) -> None:
 
 def _save_kiosk(form: forms.KioskDeviceForm, obj: KioskDevice) -> None:
     if form.counter_id.data not in choices.values(form.counter_id.choices):
-        raise ValueError("Quầy không thuộc phạm vi của bạn.")
+        raise FormRefused("Quầy không thuộc phạm vi của bạn.")
     form.populate_obj(obj)
     if not obj.id:
         obj.token_hash = new_device_token()[1]  # replaced when the tablet is activated
@@ -145,7 +178,7 @@ def _prepare_campaign(form: forms.CampaignForm, obj: Campaign) -> None:
 def _save_campaign(form: forms.CampaignForm, obj: Campaign) -> None:
     allowed = choices.values(form.unit_ids.choices)
     if not set(form.unit_ids.data) <= allowed:
-        raise ValueError("Có đơn vị nằm ngoài phạm vi của bạn.")
+        raise FormRefused("Có đơn vị nằm ngoài phạm vi của bạn.")
     save_campaign(obj, form.data)
 
 
@@ -158,7 +191,7 @@ def _campaign_filter(stmt: Any) -> Any:
 
 
 def _prepare_target(form: forms.TargetForm, _obj: Target) -> None:
-    form.org_unit_id.choices = choices.unit_choices()
+    form.org_unit_id.choices = choices.unit_choices(_scope())
     form.factor_code.choices = choices.factor_code_choices()
 
 
@@ -169,10 +202,12 @@ def _save_target(form: forms.TargetForm, obj: Target) -> None:
 
 CRUDS = [
     Crud("units", OrgUnit, forms.OrgUnitForm, "Đơn vị", [
-        ("Mã", lambda u: u.code), ("Tên", lambda u: u.name), ("Loại", lambda u: UNIT_TYPES.get(u.unit_type)),
+        ("Mã", lambda u: u.code), ("Tên", lambda u: u.name),
+        ("Loại", lambda u: label_of(UNIT_TYPE_LABELS, u.unit_type)),
         ("Trực thuộc", lambda u: _unit_name(u.parent)), ("Hiệu lực", lambda u: f"{format_date(u.valid_from)}"
                                                          f" – {format_date(u.valid_to) or 'nay'}"),
-    ], order_by=OrgUnit.code, prepare_form=_prepare_unit, load=(selectinload(OrgUnit.parent),)),
+    ], roles=OFFICE, order_by=OrgUnit.code, prepare_form=_prepare_unit, save=_save_unit,
+        query_filter=_in_scope(OrgUnit.id), load=(selectinload(OrgUnit.parent),)),
     Crud("org-events", OrgEvent, forms.OrgEventForm, "Sáp nhập, đổi tên", [
         ("Ngày", lambda e: format_date(e.effective_date)), ("Loại", lambda e: e.kind),
         ("Đơn vị trước", lambda e: e.predecessor.name), ("Đơn vị kế thừa", lambda e: e.successor.name),
@@ -184,12 +219,12 @@ CRUDS = [
     Crud("services", Service, forms.ServiceForm, "Thủ tục hành chính", [
         ("Mã", lambda s: s.code), ("Tên", lambda s: s.name), ("Lĩnh vực", lambda s: s.field.name if s.field else ""),
         ("Cơ quan", lambda s: s.agency.name), ("Áp dụng", lambda s: "Có" if s.active else "Không"),
-    ], order_by=Service.name, prepare_form=_prepare_service,
+    ], roles=OFFICE, order_by=Service.name, prepare_form=_prepare_service, query_filter=_in_scope(Service.agency_id),
         load=(selectinload(Service.field), selectinload(Service.agency))),
     Crud("counters", Counter, forms.CounterForm, "Quầy", [
         ("Mã", lambda c: c.code), ("Tên", lambda c: c.name), ("Cơ quan", lambda c: c.agency.name),
         ("Nơi đặt", lambda c: c.service_centre.name), ("Hoạt động", lambda c: "Có" if c.active else "Không"),
-    ], order_by=Counter.code, prepare_form=_prepare_counter,
+    ], roles=OFFICE, order_by=Counter.code, prepare_form=_prepare_counter, query_filter=_in_scope(Counter.agency_id),
         load=(selectinload(Counter.agency), selectinload(Counter.service_centre)), extra_actions=[
         ("Áp phích A5", lambda c: url_for("qrcodes.poster", code=c.code)),
         ("QR (SVG)", lambda c: url_for("qrcodes.counter_svg", code=c.code)),
@@ -199,8 +234,8 @@ CRUDS = [
     Crud("officers", Officer, forms.OfficerForm, "Công chức", [
         ("Họ tên", lambda o: o.full_name), ("Chức danh", lambda o: o.title or ""), ("Đơn vị", lambda o: o.unit.name),
         ("Quầy", lambda o: ", ".join(c.name for c in o.counters)),
-    ], order_by=Officer.full_name, prepare_form=_prepare_officer, save=_save_officer,
-        load=(selectinload(Officer.unit), selectinload(Officer.counters))),
+    ], roles=OFFICE, order_by=Officer.full_name, prepare_form=_prepare_officer, save=_save_officer,
+        query_filter=_in_scope(Officer.unit_id), load=(selectinload(Officer.unit), selectinload(Officer.counters))),
     Crud("users", User, forms.UserForm, "Tài khoản", [
         ("Email", lambda u: u.email), ("Họ tên", lambda u: u.full_name), ("Vai trò", lambda u: u.role_label),
         ("Phạm vi", lambda u: u.org_unit.name), ("Hoạt động", lambda u: "Có" if u.active else "Không"),
@@ -209,21 +244,23 @@ CRUDS = [
     Crud("kiosks", KioskDevice, forms.KioskDeviceForm, "Thiết bị kiosk", [
         ("Tên", lambda d: d.name), ("Quầy", lambda d: d.counter.name),
         ("Đăng ký", lambda d: format_date(d.registered_at)), ("Hoạt động", lambda d: "Có" if d.active else "Không"),
-    ], roles=("admin", "office"), order_by=KioskDevice.name, prepare_form=_prepare_kiosk, save=_save_kiosk,
+    ], roles=OFFICE, order_by=KioskDevice.name, prepare_form=_prepare_kiosk, save=_save_kiosk,
         load=(selectinload(KioskDevice.counter),),
         query_filter=_kiosk_filter,
         extra_actions=[("Kích hoạt trên máy này", lambda d: url_for("admin.kiosk_activate", item_id=d.id))]),
     Crud("campaigns", Campaign, forms.CampaignForm, "Đợt khảo sát", [
         ("Tên", lambda c: c.name),
         ("Thời gian", lambda c: f"{format_date(c.period_start)} – {format_date(c.period_end)}"),
-        ("Kênh", lambda c: ", ".join(CHANNELS.get(ch, ch) for ch in c.channels)),
+        ("Kênh", lambda c: ", ".join(label_of(CHANNEL_LABELS, ch) for ch in c.channels)),
         ("Tiến độ", lambda c: campaign_progress(c).label),
-    ], roles=("admin", "office"), order_by=Campaign.period_start.desc(), prepare_form=_prepare_campaign,
+    ], roles=OFFICE, order_by=Campaign.period_start.desc(), prepare_form=_prepare_campaign,
         save=_save_campaign, query_filter=_campaign_filter),
     Crud("targets", Target, forms.TargetForm, "Mục tiêu", [
         ("Đơn vị", lambda t: t.org_unit.name), ("Năm", lambda t: t.year),
-        ("Yếu tố", lambda t: t.factor_code or "Chỉ số chung"), ("Mục tiêu", lambda t: f"{t.target_pct}%"),
-    ], order_by=Target.year.desc(), prepare_form=_prepare_target, save=_save_target,
+        ("Yếu tố", lambda t: t.factor_code or "Chỉ số chung"),
+        ("Mục tiêu", lambda t: f"{label_of(COMPARISON_LABELS, t.comparison)} {t.target_pct}%"),
+    ], roles=OFFICE, order_by=Target.year.desc(), prepare_form=_prepare_target, save=_save_target,
+        query_filter=_in_scope(Target.org_unit_id),
         load=(selectinload(Target.org_unit),),
         duplicate_message="Đơn vị này đã có mục tiêu cho năm và yếu tố này; hãy sửa mục tiêu đó."),
 ]
@@ -260,7 +297,7 @@ def kiosk_activate(item_id: int) -> Any:
 
 
 @bp.route("/review", methods=["GET", "POST"])
-@roles_required("admin", "office")
+@roles_required(*REVIEWER_ROLES)
 def review() -> Any:
     """Responses flagged as bursts: staff accept (they count) or reject (kept, not counted)."""
     scope = scope_condition(current_user, Response.unit_id)
@@ -272,21 +309,43 @@ def review() -> Any:
         ids = [i for i in map(parse_id, request.form.getlist("response_id")) if i is not None]
         if decision not in ("accepted", "rejected") or not ids:
             flash("Chọn ít nhất một phiếu và một quyết định.", "error")
-            return redirect(url_for("admin.review")), 303
-        rows = db.session.scalars(select(Response).where(
-            Response.id.in_(ids), Response.review_status == "pending", scope)).all()
-        for row in rows:
-            row.review_status = decision
-        record(current_user, f"responses.review.{decision}", None, ids=[r.id for r in rows])
+            return redirect(url_for("admin.review"), 303)
+        decided = review_responses(current_user, ids, decision)
         db.session.commit()
-        flash(f"Đã cập nhật {len(rows)} phiếu.", "success")
+        flash(f"Đã cập nhật {len(decided)} phiếu.", "success")
         return redirect(url_for("admin.review"), 303)
     pending = db.session.scalars(select(Response).where(Response.review_status == "pending", scope)
                                  .options(selectinload(Response.counter), selectinload(Response.device))
                                  .order_by(Response.submitted_at.desc()).limit(500)).all()
     decided = db.session.scalar(select(func.count(Response.id)).where(
         Response.review_status.in_(("accepted", "rejected")), scope))
-    return render_template("admin/review.html", pending=pending, decided=decided, form=form, channels=CHANNELS)
+    return render_template("admin/review.html", pending=pending, decided=decided, form=form,
+                           channels=CHANNEL_LABELS)
+
+
+@bp.route("/refused", methods=["GET", "POST"])
+@roles_required(*REVIEWER_ROLES)
+def refused() -> Any:
+    """Responses kiosks sent that the server could not take as sent, kept for staff to look at."""
+    form = EmptyForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        ids = [i for i in map(parse_id, request.form.getlist("refused_id")) if i is not None]
+        note = (request.form.get("note") or "").strip()[:500]
+        if not ids:
+            flash("Chọn ít nhất một phiếu.", "error")
+            return redirect(url_for("admin.refused"), 303)
+        resolved = resolve_refused(current_user, ids, note)
+        db.session.commit()
+        flash(f"Đã đánh dấu {len(resolved)} phiếu là đã xem xét.", "success")
+        return redirect(url_for("admin.refused"), 303)
+    rows = db.session.scalars(
+        select(RefusedSubmission).join(Counter, Counter.id == RefusedSubmission.counter_id)
+        .where(RefusedSubmission.status == "open", scope_condition(current_user, Counter.agency_id))
+        .options(selectinload(RefusedSubmission.counter), selectinload(RefusedSubmission.device))
+        .order_by(RefusedSubmission.received_at.desc()).limit(500)).all()
+    return render_template("admin/refused.html", rows=rows, form=form)
 
 
 @bp.get("/audit")

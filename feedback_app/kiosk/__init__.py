@@ -1,1 +1,1 @@
-"""Citizens' survey pages: the kiosk at the counter and the QR form on a phone."""
+"""The kiosk: a tablet at the counter, one factor per screen, resetting itself for the next citizen."""

@@ -1,145 +1,75 @@
-"""Public survey pages: /k/<counter> for the kiosk, /q/<counter> for phones (no login)."""
+"""The kiosk at /k/<counter>: its page, its form token (the device's heartbeat), its JSON submit."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFError, generate_csrf
+from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
 from ..errors import problem
 from ..extensions import csrf, db, limiter
-from ..models import Counter, Officer, QuestionnaireVersion
-from ..surveys.specs import CounterInfo, UnknownVersion, VersionSpec, counter_info, version_for_page
-from ..surveys.submission import (
-    KEY_RE,
-    DuplicateSubmission,
-    SubmissionContext,
-    SurveyValidationError,
-    new_idempotency_key,
-    parse_id,
-    submit_response,
+from ..models import Officer
+from ..parsing import parse_id
+from ..survey_pages import (
+    cached_fragment,
+    counter_or_404,
+    current_version_or_503,
+    no_store,
+    page_version,
+    submit_limit,
+    submitter,
+    survey_minutes,
 )
-from .services import (
-    DEVICE_COOKIE,
-    UnknownCounter,
-    active_counter,
-    device_for,
-    hash_device_token,
-    questionnaire_for,
-    services_for,
-)
+from ..surveys.refusals import keep_refused
+from ..surveys.specs import UnknownVersion
+from ..surveys.submission import DuplicateSubmission, SubmissionContext, SurveyValidationError, submit_response
+from .devices import DEVICE_COOKIE, device_for, record_heartbeat
 
 bp = Blueprint("kiosk", __name__)
-
-
-def _submit_limit() -> str:
-    return current_app.config["SURVEY_SUBMIT_LIMIT"]
-
-
-def _submitter() -> str:
-    """Whom the ceiling counts: a registered kiosk by its device (a centre's kiosks share one address),
-    anyone else by address."""
-    token = request.cookies.get(DEVICE_COOKIE)
-    return f"device:{hash_device_token(token)}" if token else get_remote_address()
-
-
-# One ceiling per submitter across every way of submitting a survey.
-submit_limit = limiter.shared_limit(_submit_limit, scope="survey_submit", key_func=_submitter)
-
-
-def _counter_or_404(code: str) -> Counter:
-    try:
-        return active_counter(code)
-    except UnknownCounter:
-        abort(404, description=_("Không tìm thấy quầy này. Vui lòng quét lại mã QR dán tại quầy."))
-
-
-def _version_or_503(counter: Counter) -> QuestionnaireVersion:
-    version = questionnaire_for(counter)
-    if version is None:
-        abort(503, description=_("Quầy này chưa có phiếu khảo sát đang áp dụng."))
-    return version
-
-
-def _counter_info_or_404(code: str) -> CounterInfo:
-    try:
-        return counter_info(code)
-    except UnknownCounter:
-        abort(404, description=_("Không tìm thấy quầy này. Vui lòng quét lại mã QR dán tại quầy."))
-
-
-def _page_version(counter: CounterInfo, raw_version_id: object) -> VersionSpec:
-    """The version the submitted page showed (UnknownVersion when it names none that citizens answer)."""
-    if counter.version_id is None:
-        abort(503, description=_("Quầy này chưa có phiếu khảo sát đang áp dụng."))
-    if raw_version_id in (None, ""):
-        return version_for_page(counter, None)
-    version_id = parse_id(raw_version_id)
-    if version_id is None:
-        raise UnknownVersion(raw_version_id)
-    return version_for_page(counter, version_id)
-
-
-def _no_store(response: Any) -> Any:
-    # A kiosk must never show the previous citizen's page from the browser cache or history.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _page_context(counter: Counter, version: QuestionnaireVersion, **extra: Any) -> dict[str, Any]:
-    return {
-        "counter": counter,
-        "version": version,
-        "officers": [o for o in counter.officers if o.active],
-        "services": services_for(counter),
-        "values": extra.pop("values", MultiDict()),
-        "via": extra.pop("via", None) or _channel(request.values),
-        "errors": extra.pop("errors", {}),
-        **extra,
-    }
 
 
 @bp.get("/k/<code>")
 def kiosk_page(code: str) -> Any:
     """The kiosk at the counter: one factor at a time, big faces, resets itself."""
-    counter = _counter_or_404(code)
-    version = _version_or_503(counter)
+    counter = counter_or_404(code)
+    version = current_version_or_503(counter)
     device = device_for(counter.id, request.cookies.get(DEVICE_COOKIE))
+    lang = str(get_locale())
+    steps = cached_fragment(("kiosk", counter, version.id, version.published_at, lang), lambda: render_template(
+        "kiosk/_steps.html", counter=counter, version=version, minutes=survey_minutes(version)))
     html = render_template(
-        "kiosk/kiosk.html",
-        **_page_context(counter, version, device=device,
-                        min_gap=current_app.config["KIOSK_MIN_GAP_SECONDS"],
-                        idle_reset=current_app.config["KIOSK_IDLE_RESET_SECONDS"]),
+        "kiosk/kiosk.html", counter=counter, version=version, device=device, steps=steps,
+        step_count=_step_count(counter, version), min_gap=current_app.config["KIOSK_MIN_GAP_SECONDS"],
+        idle_reset=current_app.config["KIOSK_IDLE_RESET_SECONDS"],
     )
-    return _no_store(make_response(html))
+    return no_store(make_response(html))
+
+
+def _step_count(counter: Any, version: Any) -> int:
+    """Start, the optional officer/procedure step, one per factor, the closing questions."""
+    return 1 + (1 if counter.officers or counter.services else 0) + len(version.factors) + (1 if version.closing else 0)
 
 
 @bp.get("/k/<code>/token")
+@limiter.limit("30 per minute", key_func=submitter)
 def kiosk_token(code: str) -> Any:
-    """A fresh form token, so a kiosk left open all day still submits."""
-    _counter_or_404(code)
-    return _no_store(jsonify(csrf_token=generate_csrf()))
+    """A fresh form token, so a kiosk left open all day still submits; a registered kiosk's heartbeat
+    (?pending=<responses still queued on the device>)."""
+    counter = counter_or_404(code)
+    device = device_for(counter.id, request.cookies.get(DEVICE_COOKIE))
+    if device is not None:
+        record_heartbeat(device, parse_id(request.args.get("pending")))
+        db.session.commit()
+    return no_store(jsonify(csrf_token=generate_csrf()))
 
 
-@bp.post("/k/<code>/submit")
-@csrf.exempt  # checked inside, after the rate limit
-@submit_limit
-def kiosk_submit(code: str) -> Any:
-    """Store one kiosk response sent as JSON; a resend of the same key is acknowledged, not counted."""
-    csrf.protect()
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict) or not isinstance(payload.get("answers"), dict):
-        return problem(400, "Bad Request", _("Dữ liệu gửi lên không đúng định dạng."))
-    counter = _counter_info_or_404(code)
-    try:
-        version = _page_version(counter, payload.get("version_id"))
-    except UnknownVersion:
-        return problem(409, "Conflict", _("Phiếu khảo sát đã được cập nhật. Vui lòng tải lại trang."))
+def _as_form(payload: dict[str, Any]) -> MultiDict:
+    """The kiosk's JSON answers in the shape the submission service reads."""
     form = MultiDict()
     for name, value in payload["answers"].items():
         for item in value if isinstance(value, list) else [value]:
@@ -147,17 +77,40 @@ def kiosk_submit(code: str) -> Any:
     for name in ("officer", "service", "dossier_code"):
         if payload.get(name):
             form.add(name, str(payload[name]))
+    return form
+
+
+@bp.post("/k/<code>/submit")
+@csrf.exempt  # checked inside, after the rate limit
+@submit_limit
+def kiosk_submit(code: str) -> Any:
+    """Store one kiosk response sent as JSON; a resend of the same key is acknowledged, not counted. A
+    response the server cannot take is kept for staff (never lost) and the kiosk is told so."""
+    csrf.protect()
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("answers"), dict):
+        return problem(400, "Bad Request", _("Dữ liệu gửi lên không đúng định dạng."))
+    counter = counter_or_404(code)
+    device = device_for(counter.id, request.cookies.get(DEVICE_COOKIE))
+    try:
+        version = page_version(counter, payload.get("version_id"))
+    except UnknownVersion:
+        keep_refused(counter.id, device.id if device else None, payload, "unknown_version", {})
+        db.session.commit()
+        return _refused(409, "Conflict", _("Phiếu khảo sát đã được cập nhật. Vui lòng tải lại trang."))
     ctx = SubmissionContext(
         channel="kiosk", counter=counter, version=version,
         language=payload.get("lang") if payload.get("lang") in ("vi", "en") else "vi",
-        device=device_for(counter.id, request.cookies.get(DEVICE_COOKIE)),
-        client_ip=request.remote_addr, completed_at=_parse_client_time(payload.get("completed_at")),
+        device_id=device.id if device else None, client_ip=request.remote_addr,
+        completed_at=_parse_client_time(payload.get("completed_at")),
     )
     try:
-        submit_response(ctx, form, str(payload.get("key") or ""))
+        submit_response(ctx, _as_form(payload), str(payload.get("key") or ""))
     except SurveyValidationError as error:
         db.session.rollback()
-        return problem(400, "Bad Request", _("Vui lòng trả lời đầy đủ các câu bắt buộc."), error.errors)
+        keep_refused(counter.id, device.id if device else None, payload, "invalid", error.errors)
+        db.session.commit()
+        return _refused(400, "Bad Request", _("Vui lòng trả lời đầy đủ các câu bắt buộc."), error.errors)
     except DuplicateSubmission:
         db.session.rollback()
         return jsonify(status="duplicate"), 200
@@ -165,8 +118,16 @@ def kiosk_submit(code: str) -> Any:
     return jsonify(status="stored"), 201
 
 
+def _refused(status: int, title: str, detail: str, errors: dict[str, str] | None = None) -> Any:
+    response = problem(status, title, detail, errors)
+    body = response.get_json()
+    body["kept"] = True  # the kiosk may drop its copy: staff see it under Administration
+    response.set_data(current_app.json.dumps(body))
+    return response
+
+
 def _parse_client_time(raw: Any) -> datetime | None:
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or len(raw) > 40:
         return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
@@ -174,64 +135,6 @@ def _parse_client_time(raw: Any) -> datetime | None:
     except (ValueError, OverflowError):
         return None
     return value if value.tzinfo else None
-
-
-@bp.get("/q/<code>")
-def qr_page(code: str) -> Any:
-    """The same questionnaire on one phone page, reached from the counter's QR code."""
-    counter = _counter_or_404(code)
-    version = _version_or_503(counter)
-    html = render_template("kiosk/qr.html", **_page_context(counter, version, key=new_idempotency_key(),
-                                                            via=_channel(request.args)))
-    return _no_store(make_response(html))
-
-
-@bp.post("/q/<code>")
-@csrf.exempt  # checked inside, after the rate limit
-@submit_limit
-def qr_submit(code: str) -> Any:
-    """Store the phone form; on an error show it again with the citizen's answers kept."""
-    try:
-        csrf.protect()
-    except CSRFError:
-        # An expired or forged token: nothing is stored, the answers stay on the page with a fresh token.
-        return _qr_again(code, {"_form": _(
-            "Phiên làm việc đã hết hạn. Các câu trả lời của bạn vẫn còn; vui lòng bấm “Gửi đánh giá” lần nữa.")})
-    info = _counter_info_or_404(code)
-    try:
-        version = _page_version(info, request.form.get("version_id"))
-    except UnknownVersion:
-        return _qr_again(code, {"_form": _("Phiếu khảo sát vừa được cập nhật; vui lòng trả lời lại rồi gửi.")},
-                         status=409, keep_answers=False)
-    ctx = SubmissionContext(channel=_channel(request.form), counter=info, version=version,
-                            language="en" if request.cookies.get("lang") == "en" else "vi",
-                            client_ip=request.remote_addr)
-    try:
-        submit_response(ctx, request.form, request.form.get("key", ""))
-    except SurveyValidationError as error:
-        db.session.rollback()
-        return _qr_again(code, error.errors)
-    except DuplicateSubmission:
-        db.session.rollback()
-        html = render_template("kiosk/duplicate.html", counter=_counter_or_404(code))
-        return _no_store(make_response(html, 409))
-    db.session.commit()
-    return redirect(url_for("kiosk.thanks", code=info.code), 303)
-
-
-def _qr_again(code: str, errors: dict[str, Any], status: int = 400, keep_answers: bool = True) -> Any:
-    """The phone page once more, with what the citizen chose and what to fix."""
-    counter = _counter_or_404(code)
-    key = request.form.get("key", "")
-    html = render_template("kiosk/qr.html", **_page_context(
-        counter, _version_or_503(counter), key=key if KEY_RE.match(key) else new_idempotency_key(),
-        values=request.form if keep_answers else MultiDict(), errors=errors))
-    return _no_store(make_response(html, status))
-
-
-def _channel(values: Any) -> str:
-    """The phone form counts as "web" when it was opened from a link rather than the counter's QR code."""
-    return "web" if values.get("via") == "web" else "qr"
 
 
 @bp.get("/officers/<int:officer_id>/photo.jpg")
@@ -244,10 +147,3 @@ def officer_photo(officer_id: int) -> Any:
     response.mimetype = officer.photo_mime or "image/jpeg"
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
-
-
-@bp.get("/q/<code>/cam-on")
-def thanks(code: str) -> Any:
-    """Thank-you page with the way to send a complaint or recommendation."""
-    counter = _counter_or_404(code)
-    return render_template("kiosk/thanks.html", counter=counter)

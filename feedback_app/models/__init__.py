@@ -10,6 +10,7 @@ from .survey import (
     Questionnaire,
     QuestionnaireVersion,
     QuestionOption,
+    RefusedSubmission,
     Response,
     ScaleLevel,
     Target,
@@ -19,6 +20,6 @@ from .user import User
 
 __all__ = [
     "Answer", "AuditEvent", "Campaign", "Counter", "Factor", "Field", "KioskDevice", "Officer", "OrgEvent",
-    "OrgUnit", "Question", "QuestionOption", "Questionnaire", "QuestionnaireVersion", "Response",
+    "OrgUnit", "Question", "QuestionOption", "Questionnaire", "QuestionnaireVersion", "RefusedSubmission", "Response",
     "ScaleLevel", "Service", "Target", "User", "campaign_units", "officer_counters",
 ]

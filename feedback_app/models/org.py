@@ -21,14 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..timeutil import utcnow
 
-UNIT_TYPES = {
-    "ubnd": "Ủy ban nhân dân",
-    "so": "Sở, ngành",
-    "ttpvhcc": "Trung tâm Phục vụ hành chính công",
-    "motcua": "Bộ phận Một cửa",
-    "phong": "Phòng, đơn vị",
-}
-EVENT_KINDS = {"merge": "Hợp nhất / sáp nhập", "rename": "Đổi tên", "split": "Chia tách"}
+UNIT_TYPES = ("ubnd", "so", "ttpvhcc", "motcua", "phong")  # labels: feedback_app/labels.py
+EVENT_KINDS = ("merge", "rename", "split")
 
 
 class OrgUnit(db.Model):
@@ -154,9 +148,13 @@ class Officer(db.Model):
 
     @property
     def initials(self) -> str:
-        """Two letters for the avatar when there is no photo: family name and given name."""
-        parts = self.full_name.split()
-        return (parts[0][0] + parts[-1][0]).upper() if len(parts) > 1 else self.full_name[:2].upper()
+        return initials(self.full_name)
+
+
+def initials(full_name: str) -> str:
+    """Two letters for the avatar when there is no photo: family name and given name."""
+    parts = full_name.split()
+    return (parts[0][0] + parts[-1][0]).upper() if len(parts) > 1 else full_name[:2].upper()
 
 
 class KioskDevice(db.Model):
@@ -172,5 +170,9 @@ class KioskDevice(db.Model):
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     active: Mapped[bool] = mapped_column(default=True)
     note: Mapped[str | None] = mapped_column(Text)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last time the device said its queue was empty: a response it sends later cannot have been
+    # completed before then (see surveys/submission.py, _completed_at).
+    queue_empty_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     counter: Mapped[Counter] = relationship()

@@ -16,11 +16,13 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Select,
     String,
     Table,
     Text,
     UniqueConstraint,
     event,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -29,7 +31,7 @@ from ..extensions import db
 from ..timeutil import utcnow
 from .org import Counter, KioskDevice, Officer, OrgUnit, Service
 
-CHANNELS = {"kiosk": "Kiosk tại quầy", "qr": "Mã QR", "web": "Trang web", "sms": "SMS", "paper": "Phiếu giấy"}
+CHANNELS = ("kiosk", "qr", "web", "sms", "paper")  # labels: feedback_app/labels.py
 # Questions answered on the version's scale (the others are multiple choice or free text).
 SCALE_KINDS = ("criterion", "factor_satisfaction", "overall")
 # Review states whose responses count in figures: flagged responses count only once staff accept them.
@@ -52,9 +54,9 @@ class Questionnaire(db.Model):
 
     @property
     def current_version(self) -> QuestionnaireVersion | None:
-        """The latest published version: the one citizens answer now."""
-        published = [v for v in self.versions if v.status == "published"]
-        return published[-1] if published else None
+        """The version citizens answer now (see current_version_query)."""
+        row = db.session.execute(current_version_query(self.id)).first()
+        return db.session.get(QuestionnaireVersion, row.id) if row else None
 
 
 class QuestionnaireVersion(db.Model):
@@ -78,6 +80,9 @@ class QuestionnaireVersion(db.Model):
     no_opinion_in_denominator: Mapped[bool] = mapped_column(default=False)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # "seed:<code>:<revision>" when built from the shipped questionnaire: `flask seed` may replace such a version
+    # with a newer shipped revision; versions staff made (NULL) are never replaced.
+    source: Mapped[str | None] = mapped_column(String(60))
 
     questionnaire: Mapped[Questionnaire] = relationship(back_populates="versions")
     scale: Mapped[list[ScaleLevel]] = relationship(
@@ -137,13 +142,15 @@ class Factor(db.Model):
 
 
 class Question(db.Model):
-    """A question: a criterion or satisfaction question on the scale, expectations, or a comment."""
+    """A question: a criterion or satisfaction question on the scale, expectations, a comment, or a factor's
+    screening question (yes = 1 / no = 0: only citizens who answer yes are asked the factor's questions)."""
 
     __tablename__ = "questions"
     __table_args__ = (
         UniqueConstraint("version_id", "code", name="uq_question_code"),
         CheckConstraint(
-            "kind IN ('criterion','factor_satisfaction','overall','expectations','comment')", name="kind_known"
+            "kind IN ('criterion','factor_satisfaction','overall','expectations','comment','screening')",
+            name="kind_known"
         ),
     )
 
@@ -180,6 +187,22 @@ class QuestionOption(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     text: Mapped[str] = mapped_column(String(255))
     text_en: Mapped[str | None] = mapped_column(String(255))
+
+
+def current_version_query(questionnaire_id: int | None) -> Select:
+    """The one definition of the version citizens answer now: the family's published version with the
+    highest number (the default family when none is named). Selects id, published_at, questionnaire_id."""
+    family = (Questionnaire.id == questionnaire_id) if questionnaire_id else Questionnaire.is_default.is_(True)
+    return (
+        select(QuestionnaireVersion.id, QuestionnaireVersion.published_at, QuestionnaireVersion.questionnaire_id)
+        .join(Questionnaire, Questionnaire.id == QuestionnaireVersion.questionnaire_id)
+        .where(family, QuestionnaireVersion.status == "published")
+        .order_by(QuestionnaireVersion.number.desc()).limit(1)
+    )
+
+
+class IllegalTransition(ValueError):
+    """A state change the record's current state does not allow."""
 
 
 class PublishedVersionError(RuntimeError):
@@ -259,6 +282,14 @@ class Response(db.Model):
     device: Mapped[KioskDevice | None] = relationship()
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
 
+    def decide(self, decision: str) -> None:
+        """Staff accept (it counts) or reject (kept, not counted) a flagged response; only once."""
+        if decision not in ("accepted", "rejected"):
+            raise IllegalTransition(f"unknown review decision {decision!r}")
+        if self.review_status != "pending":
+            raise IllegalTransition(f"response {self.id} is not waiting for review ({self.review_status})")
+        self.review_status = decision
+
 
 
 class Answer(db.Model):
@@ -327,6 +358,7 @@ class Target(db.Model):
         Index("uq_target_overall", "org_unit_id", "year", unique=True,
               sqlite_where=text("factor_code IS NULL"), postgresql_where=text("factor_code IS NULL")),
         CheckConstraint("target_pct >= 0 AND target_pct <= 100", name="pct_range"),
+        CheckConstraint("comparison IN ('gt','gte')", name="comparison_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -334,5 +366,44 @@ class Target(db.Model):
     year: Mapped[int]
     factor_code: Mapped[str | None] = mapped_column(String(20))
     target_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    # How the plan words it: "trên 90%" (gt, strictly above) or "từ 90% trở lên" (gte).
+    comparison: Mapped[str] = mapped_column(String(3), default="gt", server_default="gt")
 
     org_unit: Mapped[OrgUnit] = relationship()
+
+    def is_met(self, pct: float | None) -> bool | None:
+        """Whether a figure reaches the target as the plan words it; None without a figure."""
+        if pct is None:
+            return None
+        return pct > float(self.target_pct) if self.comparison == "gt" else pct >= float(self.target_pct)
+
+
+class RefusedSubmission(db.Model):
+    """A response a kiosk sent that the server could not take as it was (a question left out, a version no
+    longer asked): kept as sent for staff to look at, so nothing a citizen gave is lost."""
+
+    __tablename__ = "refused_submissions"
+    __table_args__ = (
+        CheckConstraint("status IN ('open','resolved')", name="status_known"),
+        Index("ix_refused_submissions_open", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_devices.id"))
+    reason: Mapped[str] = mapped_column(String(30))
+    errors: Mapped[dict] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    counter: Mapped[Counter] = relationship()
+    device: Mapped[KioskDevice | None] = relationship()
+
+    def resolve(self, user_id: int) -> None:
+        """Staff have looked at it; refuses a second decision."""
+        if self.status != "open":
+            raise IllegalTransition(f"refused submission {self.id} is already resolved")
+        self.status, self.resolved_by_id, self.resolved_at = "resolved", user_id, utcnow()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlparse
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select, text
 
 from ..extensions import db
@@ -43,7 +44,12 @@ def set_language(code: str) -> Any:
 @bp.get("/phan-anh")
 def feedback_channels() -> Any:
     """How to send a complaint or recommendation (phản ánh, kiến nghị) to the agency of a counter."""
-    counter = db.session.scalar(select(Counter).where(Counter.code == request.args.get("quay", "")))
+    code = request.args.get("quay")
+    counter = None
+    if code:
+        counter = db.session.scalar(select(Counter).where(Counter.code == code, Counter.active.is_(True)))
+        if counter is None:  # as its survey page: an inactive or unknown counter has no page
+            abort(404, description=_("Không tìm thấy quầy này. Vui lòng quét lại mã QR dán tại quầy."))
     agency = counter.agency if counter else None
     if agency is None:
         agency = db.session.scalar(select(OrgUnit).where(OrgUnit.unit_type == "so", OrgUnit.valid_to.is_(None))

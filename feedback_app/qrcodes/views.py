@@ -18,8 +18,12 @@ from .services import qr_png, qr_svg, survey_url
 bp = Blueprint("qrcodes", __name__)
 
 
-def _counter(code: str) -> Counter:
-    counter = db.session.scalar(select(Counter).where(Counter.code == code))
+def _counter(code: str, active_only: bool = True) -> Counter:
+    """The counter; its public QR images exist only while its survey page does."""
+    stmt = select(Counter).where(Counter.code == code)
+    if active_only:
+        stmt = stmt.where(Counter.active.is_(True))
+    counter = db.session.scalar(stmt)
     if counter is None:
         abort(404)
     return counter
@@ -48,7 +52,7 @@ def counter_png(code: str) -> Response:
 @roles_required("admin", "office")
 def poster(code: str) -> Any:
     """A printable A5 poster: agency, counter, short instructions, the code and its short URL."""
-    counter = _counter(code)
+    counter = _counter(code, active_only=False)  # staff may print the poster before switching a counter on
     if not can_read_unit(current_user, counter.agency_id):
         abort(404)
     svg = qr_svg(counter).decode()

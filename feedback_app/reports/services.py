@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
+from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
@@ -92,7 +93,7 @@ def parse_result_query(args: dict[str, str], user: User, default_days: int = 90)
     filters = IndexFilters(
         questionnaire_id=family.id, date_from=dates["from"], date_to=dates["to"],
         unit_ids=unit_with_descendants([unit.id]) if unit else None,
-        counter_id=counter.id if counter else None,
+        counter_id=counter.id if counter else None, include_demo=current_app.config["COUNT_DEMO_RESPONSES"],
     )
     return ResultQuery(filters, group_by, unit, counter, questionnaire=family)
 
@@ -120,16 +121,30 @@ def results_for(query: ResultQuery, user: User, group_by: str | None = None) -> 
     return compute_index(query.filters, scope=scope, group_by=group_by)
 
 
-def targets_for(unit: OrgUnit | None, year: int) -> dict[str | None, Decimal]:
-    """Targets of the unit (or the nearest ancestor that has them) for a year: factor code → %."""
+def targets_for(unit: OrgUnit | None, year: int) -> dict[str | None, Target]:
+    """Targets of the unit (or the nearest ancestor that has them) for a year, by factor code (None: overall)."""
     current, depth = unit, 0
     while current is not None and depth < 50:  # the tree is shallow; the bound only guards bad data
         depth += 1
         rows = db.session.scalars(select(Target).where(Target.org_unit_id == current.id, Target.year == year)).all()
         if rows:
-            return {t.factor_code: t.target_pct for t in rows}
+            return {t.factor_code: t for t in rows}
         current = current.parent
     return {}
+
+
+def figures_subject(query: ResultQuery, user: User) -> str:
+    """Whose figures a results page shows, in words: an officer's own ratings, a counter, a unit, or all."""
+    if user.role == "counter":
+        name = user.officer.full_name if user.officer else user.full_name
+        return _("các đánh giá về công chức %(name)s", name=name)
+    if query.counter is not None:
+        return query.counter.name
+    if query.unit is not None:
+        return query.unit.name
+    if visible_unit_ids(user) is not None:
+        return _("%(unit)s và các đơn vị trực thuộc", unit=user.org_unit.name)
+    return _("tất cả các đơn vị")
 
 
 def default_unit(user: User) -> OrgUnit | None:

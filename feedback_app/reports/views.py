@@ -13,9 +13,17 @@ from ..models import Counter, OrgUnit, Questionnaire
 from ..scoping import visible_unit_ids
 from ..surveys.index import GROUPS
 from ..timeutil import format_date
-from .services import default_unit, parse_result_query, results_for, same_period_last_year, targets_for
+from .services import (
+    default_unit,
+    figures_subject,
+    parse_result_query,
+    results_for,
+    same_period_last_year,
+    targets_for,
+)
 
 bp = Blueprint("reports", __name__)
+COMPARISON_SIGNS = {"gt": ">", "gte": "≥"}
 
 GROUP_LABELS = {"unit": "Đơn vị", "counter": "Quầy", "officer": "Công chức", "service": "Thủ tục",
                 "channel": "Kênh", "month": "Tháng"}
@@ -46,7 +54,8 @@ def results() -> Any:
     year = query.filters.date_to.year if query.filters.date_to else None
     context.update(
         total=total, grouped=grouped, last_year={f.code: f for f in last_year.factors}, last_year_total=last_year,
-        targets=targets_for(unit, year) if year else {}, target_unit=unit,
+        targets=targets_for(unit, year) if year else {}, target_unit=unit, subject=figures_subject(query, current_user),
+        comparisons=COMPARISON_SIGNS,
         date_from=format_date(query.filters.date_from), date_to=format_date(query.filters.date_to),
     )
     return render_template("reports/results.html", **context)

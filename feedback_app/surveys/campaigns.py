@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import func, select, true
 
 from ..extensions import db
 from ..models import Campaign, OrgUnit, Response
@@ -55,6 +56,7 @@ def campaign_progress(campaign: Campaign) -> Progress:
             Response.unit_id.in_(sorted(units)),
             Response.channel.in_(campaign.channels or ["-"]),
             Response.review_status.in_(COUNTED_REVIEW),
+            true() if current_app.config["COUNT_DEMO_RESPONSES"] else Response.is_demo.is_(False),
         )
     )
     return Progress(collected=collected or 0, target=campaign.target_sample)

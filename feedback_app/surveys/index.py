@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, case, extract, func, literal, select, true
 
 from ..extensions import db
+from ..labels import CHANNEL_LABELS, TOTAL_LABEL, UNKNOWN_GROUP_LABEL, label_of
 from ..models import (
     Answer,
     Counter,
@@ -22,7 +23,7 @@ from ..models import (
     ScaleLevel,
     Service,
 )
-from ..models.survey import CHANNELS, COUNTED_REVIEW
+from ..models.survey import COUNTED_REVIEW
 
 GROUPS = ("unit", "counter", "officer", "service", "channel", "month")
 
@@ -36,6 +37,7 @@ class IndexFilters:
     date_to: date | None = None
     unit_ids: set[int] | None = None
     counter_id: int | None = None
+    include_demo: bool = False  # demo responses count only where the installation says so (COUNT_DEMO_RESPONSES)
 
 
 @dataclass
@@ -113,6 +115,8 @@ def _where(filters: IndexFilters, extra: ColumnElement | None) -> list[ColumnEle
         conditions.append(Response.unit_id.in_(sorted(filters.unit_ids)))
     if filters.counter_id:
         conditions.append(Response.counter_id == filters.counter_id)
+    if not filters.include_demo:
+        conditions.append(Response.is_demo.is_(False))
     return conditions
 
 
@@ -204,14 +208,14 @@ def _label(results: list[IndexResult], group_by: str | None) -> None:
               "service": (Service, "name")}
     for r in results:
         if group_by is None:
-            r.key, r.label = None, "Tổng hợp"
+            r.key, r.label = None, str(TOTAL_LABEL)
         elif r.key is None:
-            r.label = "Không xác định"
+            r.label = str(UNKNOWN_GROUP_LABEL)
         elif group_by == "month":
             r.label = f"{r.key[4:6]}/{r.key[:4]}"
             r.key = f"{r.key[:4]}-{r.key[4:6]}"
         elif group_by == "channel":
-            r.label = CHANNELS.get(r.key, r.key)
+            r.label = label_of(CHANNEL_LABELS, r.key)
         else:
             model, attr = models[group_by]
             obj = db.session.get(model, int(r.key))

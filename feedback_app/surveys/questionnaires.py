@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ def build_version(doc: dict[str, Any], questionnaire: Questionnaire, number: int
         no_opinion_enabled=bool(no_opinion),
         no_opinion_label=(no_opinion or {}).get("label", "Không có ý kiến"),
         no_opinion_in_denominator=bool((no_opinion or {}).get("counted_in_denominator", False)),
+        source=seed_source(doc),
     )
     scale_en = en["scale"].get(code, {})
     version.scale = [
@@ -64,6 +66,12 @@ def build_version(doc: dict[str, Any], questionnaire: Questionnaire, number: int
     for f_pos, f in enumerate(doc["factors"]):
         factor = Factor(code=f["code"], name=f["name"], name_en=en["factors"].get(f["code"]), position=f_pos)
         version.factors.append(factor)
+        if f.get("screening"):
+            position += 1
+            version.questions.append(Question(
+                factor=factor, code=f"{f['code']}-CO", kind="screening", text=f["screening"],
+                text_en=en.get("screening_questions", {}).get(f["code"]), position=position, counts_in_index=False,
+            ))
         for c in f["criteria"]:
             position += 1
             version.questions.append(Question(
@@ -105,21 +113,57 @@ def build_version(doc: dict[str, Any], questionnaire: Questionnaire, number: int
     return version
 
 
-def seed_questionnaires() -> list[Questionnaire]:
-    """Create and publish the shipped questionnaires that are not there yet (idempotent)."""
-    created = []
+def seed_source(doc: dict[str, Any]) -> str:
+    """How a version built from a shipped document is marked: code and revision."""
+    return f"seed:{doc['code']}:{int(doc.get('revision', 1))}"
+
+
+def _seed_revision(source: str | None, code: str) -> int | None:
+    """The shipped revision a version was built from; None for versions staff made."""
+    prefix = f"seed:{code}:"
+    if source and source.startswith(prefix) and source[len(prefix):].isdigit():
+        return int(source[len(prefix):])
+    return None
+
+
+@dataclass
+class SeedOutcome:
+    """What `flask seed` did to each shipped questionnaire."""
+
+    created: list[str] = field(default_factory=list)
+    upgraded: list[str] = field(default_factory=list)
+    kept_custom: list[str] = field(default_factory=list)
+
+
+def seed_questionnaires() -> SeedOutcome:
+    """Create and publish the shipped questionnaires that are missing; where a family's current version is
+    an older shipped revision nobody replaced, publish the new revision in its place (idempotent)."""
+    outcome = SeedOutcome()
     for doc in load_seed_documents():
-        if db.session.scalar(select(Questionnaire).where(Questionnaire.code == doc["code"])):
+        code = doc["code"]
+        family = db.session.scalar(select(Questionnaire).where(Questionnaire.code == code))
+        if family is None:
+            family = Questionnaire(code=code, title=doc["title"], is_default=code == DEFAULT_CODE)
+            db.session.add(family)
+            version = build_version(doc, family, 1)
+            db.session.add(version)
+            db.session.flush()
+            publish(version)
+            outcome.created.append(code)
             continue
-        questionnaire = Questionnaire(code=doc["code"], title=doc["title"], is_default=doc["code"] == DEFAULT_CODE)
-        db.session.add(questionnaire)
-        version = build_version(doc, questionnaire, 1)
-        db.session.add(version)
-        db.session.flush()
-        publish(version)
-        created.append(questionnaire)
+        current = family.current_version
+        shipped = int(doc.get("revision", 1))
+        revision = _seed_revision(current.source, code) if current else None
+        if current is not None and revision is None:
+            outcome.kept_custom.append(code)  # staff published their own version: theirs stays
+        elif revision is not None and revision < shipped and not any(v.status == "draft" for v in family.versions):
+            version = build_version(doc, family, max(v.number for v in family.versions) + 1)
+            db.session.add(version)
+            db.session.flush()
+            publish(version)
+            outcome.upgraded.append(code)
     db.session.flush()
-    return created
+    return outcome
 
 
 def default_questionnaire() -> Questionnaire | None:

@@ -6,7 +6,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -15,12 +15,13 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..models import KioskDevice, Response
-from ..parsing import has_control_characters, parse_id
+from ..parsing import clean_text, parse_id
 from ..timeutil import LOCAL_TZ, as_utc, utcnow
-from .specs import CounterInfo, VersionSpec
+from .specs import CounterInfo, FactorSpec, QuestionSpec, VersionSpec
 from .storage import store_response
 
 NO_OPINION = "na"
+SCREENING_VALUES = ("1", "0")  # yes / no
 COMMENT_MAX = 2000
 DOSSIER_RE = re.compile(r"^[A-Za-z0-9.\-_/]{3,60}$")
 KEY_RE = re.compile(r"^[A-Za-z0-9\-]{16,64}$")
@@ -50,7 +51,7 @@ class SubmissionContext:
     counter: CounterInfo
     version: VersionSpec
     language: str = "vi"
-    device: KioskDevice | None = None
+    device_id: int | None = None  # a registered kiosk
     client_ip: str | None = None
     completed_at: datetime | None = None
     verified: bool = False
@@ -76,25 +77,49 @@ def _answer(question_id: int, **kind: object) -> dict:
     return {**ANSWER_DEFAULTS, "question_id": question_id, **kind}
 
 
+def _scale_answer(q: QuestionSpec, version: VersionSpec, form: MultiDict, answers: list[dict],
+                  errors: dict[str, str]) -> None:
+    name = f"q{q.id}"
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        if q.required:
+            errors[name] = _l("Vui lòng chọn một mức đánh giá cho câu này.")
+    elif raw == NO_OPINION and version.no_opinion_enabled and q.kind == "criterion":
+        answers.append(_answer(q.id, no_opinion=True))
+    elif parse_id(raw) in version.scale_values:
+        answers.append(_answer(q.id, value=parse_id(raw)))
+    else:
+        errors[name] = _l("Mức đánh giá không hợp lệ; vui lòng chọn lại một trong các mức trên thang.")
+
+
+def _screened_out(factor: FactorSpec, form: MultiDict, answers: list[dict], errors: dict[str, str]) -> bool:
+    """Read a factor's screening question; True when the citizen said no (the factor is not asked)."""
+    q = factor.screening
+    if q is None:
+        return False
+    name = f"q{q.id}"
+    raw = (form.get(name) or "").strip()
+    if raw not in SCREENING_VALUES:
+        errors[name] = _l("Vui lòng chọn “Có” hoặc “Không” cho câu này.")
+        return True  # its questions wait until the citizen has said whether they apply
+    answers.append(_answer(q.id, value=int(raw)))
+    return raw == "0"
+
+
 def _parse_answers(version: VersionSpec, form: MultiDict) -> tuple[list[dict], dict[str, str]]:
-    """Turn form fields q<id> into answer rows; collect an error for each missing or invalid one."""
+    """Turn form fields q<id> into answer rows; collect an error for each missing or invalid one. The
+    questions of a factor the citizen screened out are neither required nor stored."""
     answers: list[dict] = []
     errors: dict[str, str] = {}
-    scale = version.scale
-    for q in version.questions:
+    for factor in version.factors:
+        if _screened_out(factor, form, answers, errors):
+            continue
+        for q in factor.questions:
+            _scale_answer(q, version, form, answers, errors)
+    for q in version.closing:
         name = f"q{q.id}"
         if q.is_scale:
-            raw = (form.get(name) or "").strip()
-            if not raw:
-                if q.required:
-                    errors[name] = _l("Vui lòng chọn một mức đánh giá cho câu này.")
-                continue
-            if raw == NO_OPINION and version.no_opinion_enabled and q.kind == "criterion":
-                answers.append(_answer(q.id, no_opinion=True))
-            elif parse_id(raw) in scale:
-                answers.append(_answer(q.id, value=parse_id(raw)))
-            else:
-                errors[name] = _l("Mức đánh giá không hợp lệ; vui lòng chọn lại một trong các mức trên thang.")
+            _scale_answer(q, version, form, answers, errors)
         elif q.kind == "expectations":
             raw_values = [v for v in form.getlist(name) if v]
             valid = {str(o): o for o in q.option_ids}
@@ -109,9 +134,10 @@ def _parse_answers(version: VersionSpec, form: MultiDict) -> tuple[list[dict], d
                 errors[name] = _l("Vui lòng chọn ít nhất một nội dung.")
             answers.extend(_answer(q.id, option_id=o) for o in chosen)
         elif q.kind == "comment":
-            text = (form.get(name) or "").strip()
-            if has_control_characters(text):
-                errors[name] = _l("Ý kiến có ký tự không hợp lệ; vui lòng gõ lại.")
+            text, problem = clean_text(form.get(name) or "")
+            if problem:
+                errors[name] = _l("Ý kiến có ký tự điều khiển hoặc ký tự đảo chiều văn bản không hợp lệ; "
+                                  "vui lòng gõ lại ý kiến.")
             elif len(text) > COMMENT_MAX:
                 errors[name] = _l("Ý kiến dài quá %(n)d ký tự; vui lòng rút gọn.", n=COMMENT_MAX)
             elif text:
@@ -156,20 +182,28 @@ def _burst_params(ctx: SubmissionContext, completed: datetime, key: str | None, 
         "gap_from": completed - gap,
         "gap_to": completed + gap,
         # A registered kiosk serves a whole counter from one address: only the gap rule applies to it.
-        "burst_key": None if ctx.device is not None else key,
+        "burst_key": None if ctx.device_id is not None else key,
         "burst_since": now - timedelta(seconds=cfg["BURST_WINDOW_SECONDS"]),
         "burst_max": cfg["BURST_MAX_PER_IP"],
     }
 
 
 def _completed_at(ctx: SubmissionContext, now: datetime) -> datetime:
-    """The device's own completion time (queued offline) if plausible; otherwise now."""
-    if ctx.completed_at is None:
+    """Server time decides, except for a registered kiosk's offline queue: the completion time the device
+    claims is kept only when it is not in the future, lies within KIOSK_OFFLINE_MAX_HOURS, and falls after
+    both the device's registration and the last moment it said its queue was empty (nothing completed
+    before then can still have been waiting on it). Anything else is filed at the time it arrived."""
+    if ctx.completed_at is None or ctx.device_id is None:
         return now
     when = as_utc(ctx.completed_at)
-    if when > now + timedelta(minutes=2) or when < now - timedelta(days=2):
+    known = db.session.execute(
+        select(KioskDevice.registered_at, KioskDevice.queue_empty_at).where(KioskDevice.id == ctx.device_id)
+    ).first()
+    if known is None:
         return now
-    return when
+    floor = max(now - timedelta(hours=current_app.config["KIOSK_OFFLINE_MAX_HOURS"]), as_utc(known.registered_at),
+                as_utc(known.queue_empty_at) if known.queue_empty_at else datetime.min.replace(tzinfo=UTC))
+    return when if floor <= when <= now else now
 
 
 def submit_response(ctx: SubmissionContext, form: MultiDict, idempotency_key: str) -> int:
@@ -192,13 +226,14 @@ def submit_response(ctx: SubmissionContext, form: MultiDict, idempotency_key: st
         "channel": ctx.channel,
         "unit_id": ctx.counter.agency_id,
         "counter_id": ctx.counter.id,
-        "device_id": ctx.device.id if ctx.device else None,
+        "device_id": ctx.device_id,
         "client_key": key,
         "language": ctx.language,
         "submitted_at": now,
         "completed_at": completed,
         "local_date": completed.astimezone(LOCAL_TZ).date(),
-        "verified": ctx.verified,
+        # Verified: given through something the agency controls (a registered kiosk), not an open page.
+        "verified": ctx.verified or ctx.device_id is not None,
         "is_demo": ctx.is_demo,
         **meta,
     }, answers, _burst_params(ctx, completed, key, now))

@@ -18,6 +18,10 @@
   var token = d.csrf, tokenAt = Date.now();
   var current = 0, idleTimer = null, sending = false, stale = false;
   var TOKEN_MAX_AGE = 20 * 60 * 1000;
+  // The token request is also the device's heartbeat: it tells the server how many responses still wait
+  // here, which bounds the completion times they may later claim.
+  var HEARTBEAT = 2 * 60 * 1000;
+  var draftName = "kioskDraft:" + d.counter;
 
   function show(i) {
     current = i;
@@ -37,6 +41,7 @@
   function missingInStep(step) {
     var bad = [];
     step.querySelectorAll("fieldset[data-required]").forEach(function (fs) {
+      if (fs.offsetParent === null) return;  // a question the citizen screened out ("Không") is not asked
       var ok = fs.querySelector("input:checked");
       fs.classList.toggle("has-err", !ok);
       if (!ok) bad.push(fs);
@@ -93,6 +98,11 @@
       var name = fs.id;
       if (answers[name] !== undefined) answers[name] = [].concat(answers[name]);
     });
+    // The questions of a factor the citizen screened out ("Không") are not sent.
+    form.querySelectorAll(".screen input[value='0']:checked").forEach(function (no) {
+      var gated = no.closest(".step").querySelector(".gated");
+      if (gated) gated.querySelectorAll("fieldset").forEach(function (fs) { delete answers[fs.id]; });
+    });
     return payload;
   }
 
@@ -117,7 +127,8 @@
   }
 
   function refreshToken() {
-    return fetch(d.tokenUrl, { credentials: "same-origin", cache: "no-store" })
+    var url = d.tokenUrl + "?pending=" + memoryQueue.length;
+    return fetch(url, { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { if (!r.ok) throw new Error("token"); return r.json(); })
       .then(function (j) { token = j.csrf_token; tokenAt = Date.now(); });
   }
@@ -132,13 +143,14 @@
       });
     }).then(function (r) {
       if (r.status === 200 || r.status === 201) return "done";
-      if (r.status === 400) {
+      if (r.status === 400 || r.status === 409) {
         return r.json().then(function (p) {
           if (p.title === "CSRF") { tokenAt = 0; return "retry"; }
-          return "rejected";
+          // The server could not take it as sent but kept it for staff: nothing is lost by dropping it here.
+          if (p.kept) return r.status === 409 ? "stale-kept" : "done";
+          return r.status === 409 ? "stale" : "rejected";
         }, function () { tokenAt = 0; return "retry"; });  // not JSON: a proxy page, most likely a stale token
       }
-      if (r.status === 409) return "stale";
       if (r.status === 404) return "rejected";
       return "retry";
     });
@@ -165,12 +177,44 @@
       }
       writeQueue(readQueue().filter(function (x) { return x.key !== item.key; }));
       // This page names a questionnaire the server no longer takes: load the current one when idle.
-      if (outcome === "stale") { stale = true; if (current === 0 && thanks.hidden) window.location.reload(); }
+      if (outcome === "stale" || outcome === "stale-kept") {
+        stale = true;
+        if (current === 0 && thanks.hidden) window.location.reload();
+      }
       flush();
     }, function () { sending = false; setTimeout(flush, 15000); });
   }
 
+  // Switching language reloads the page: the answers so far wait in sessionStorage and come back.
+  function saveDraft() {
+    var values = [];
+    new FormData(form).forEach(function (value, name) { values.push([name, value]); });
+    try {
+      sessionStorage.setItem(draftName, JSON.stringify({ at: Date.now(), version: d.version, step: current,
+        values: values }));
+    } catch (e) { /* no storage: the citizen starts again in the other language */ }
+  }
+
+  function restoreDraft() {
+    var draft = null;
+    try { draft = JSON.parse(sessionStorage.getItem(draftName) || "null"); sessionStorage.removeItem(draftName); }
+    catch (e) { return; }
+    if (!draft || draft.version !== d.version || Date.now() - draft.at > 10 * 60 * 1000) return;
+    draft.values.forEach(function (pair) {
+      form.querySelectorAll("[name='" + pair[0] + "']").forEach(function (el) {
+        if (el.type === "radio" || el.type === "checkbox") { if (el.value === pair[1]) el.checked = true; }
+        else el.value = pair[1];
+      });
+    });
+    show(Math.min(draft.step, steps.length - 1));
+  }
+
+  document.querySelectorAll(".langs a").forEach(function (a) {
+    a.addEventListener("click", function () { if (current > 0) saveDraft(); });
+  });
+
   function resetForm() {
+    try { sessionStorage.removeItem(draftName); } catch (e) { /* nothing kept */ }
     // The next citizen starts in Vietnamese, whatever language the last one chose.
     if (d.lang !== "vi") { window.location.replace(d.vietnameseUrl); return; }
     if (stale) { window.location.reload(); return; }
@@ -220,9 +264,10 @@
   window.addEventListener("online", flush);
   // Back-forward cache must never bring back the previous citizen's answers.
   window.addEventListener("pageshow", function (e) { if (e.persisted) resetForm(); });
-  setInterval(function () { refreshToken().then(flush, function () {}); }, TOKEN_MAX_AGE);
+  setInterval(function () { refreshToken().then(flush, function () {}); }, HEARTBEAT);
   setInterval(flush, 30000);
   show(0);
+  restoreDraft();
   showStatus();
   flush();
   armIdle();

@@ -1,0 +1,158 @@
+"""The phone page at /q/<counter>: the form, its submission, the language switch and the thank-you page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.datastructures import MultiDict
+
+from ..extensions import csrf, db, limiter
+from ..survey_pages import (
+    cached_fragment,
+    counter_or_404,
+    current_version_or_503,
+    no_store,
+    page_version,
+    submit_limit,
+    survey_minutes,
+)
+from ..surveys.specs import CounterInfo, UnknownVersion, VersionSpec, cached_version, last_known_counter
+from ..surveys.submission import (
+    KEY_RE,
+    DuplicateSubmission,
+    SubmissionContext,
+    SurveyValidationError,
+    new_idempotency_key,
+    submit_response,
+)
+
+bp = Blueprint("phone", __name__)
+NO_VALUES: MultiDict = MultiDict()
+
+
+def _channel(values: Any) -> str:
+    """The phone form counts as "web" when it was opened from a link rather than the counter's QR code."""
+    return "web" if values.get("via") == "web" else "qr"
+
+
+def _render(counter: CounterInfo, version: VersionSpec, *, key: str, via: str, values: MultiDict = NO_VALUES,
+            errors: dict[str, Any] | None = None, status: int = 200) -> Any:
+    """The form page; the questions come from the cache unless answers or errors must be shown in them."""
+    errors = errors or {}
+    if values or errors:
+        sections = Markup(render_template("phone/_sections.html", version=version, values=values, errors=errors))  # noqa: S704
+    else:
+        lang = str(get_locale())
+        sections = cached_fragment(("phone", version.id, version.published_at, lang), lambda: render_template(
+            "phone/_sections.html", version=version, values=NO_VALUES, errors={}))
+    total = version.scale_question_count
+    screened = sum(len(f.questions) for f in version.factors if f.screening)
+    html = render_template(
+        "phone/form.html", counter=counter, version=version, sections=sections, key=key, via=via,
+        values=values, errors=errors, total=total, total_screened=total - screened,
+        minutes=survey_minutes(version),
+    )
+    return no_store(make_response(html, status))
+
+
+@bp.get("/q/<code>")
+def form(code: str) -> Any:
+    """The questionnaire on one phone page, reached from the counter's QR code."""
+    counter = counter_or_404(code)
+    return _render(counter, current_version_or_503(counter), key=new_idempotency_key(), via=_channel(request.args))
+
+
+def _again(counter: CounterInfo, version: VersionSpec, errors: dict[str, Any], status: int = 400,
+           keep_answers: bool = True) -> Any:
+    """The page once more, in the version the citizen answered, with their answers and what to fix."""
+    key = request.form.get("key", "")
+    return _render(counter, version, key=key if KEY_RE.match(key) else new_idempotency_key(),
+                   via=_channel(request.form), values=request.form if keep_answers else NO_VALUES,
+                   errors=errors, status=status)
+
+
+@bp.post("/q/<code>")
+@csrf.exempt  # checked inside, after the rate limit
+@submit_limit
+def submit(code: str) -> Any:
+    """Store the phone form; on any error show it again with the citizen's answers kept."""
+    try:
+        return _submit(code)
+    except (OperationalError, InterfaceError):
+        return _database_down(code)
+
+
+def _submit(code: str) -> Any:
+    counter = counter_or_404(code)
+    try:
+        version = page_version(counter, request.form.get("version_id"))
+    except UnknownVersion:
+        # Not a version this counter asks (forged, or a draft): nothing of it can be kept.
+        return _again(counter, current_version_or_503(counter), {"_form": _(
+            "Phiếu khảo sát vừa được cập nhật; vui lòng trả lời lại rồi gửi.")}, status=409, keep_answers=False)
+    try:
+        csrf.protect()
+    except CSRFError:
+        # An expired or forged token: nothing is stored, the answers stay on the page with a fresh token.
+        return _again(counter, version, {"_form": _(
+            "Phiên làm việc đã hết hạn. Các câu trả lời của bạn vẫn còn; vui lòng bấm “Gửi đánh giá” lần nữa.")})
+    ctx = SubmissionContext(channel=_channel(request.form), counter=counter, version=version,
+                            language=str(get_locale()), client_ip=request.remote_addr)
+    try:
+        submit_response(ctx, request.form, request.form.get("key", ""))
+    except SurveyValidationError as error:
+        db.session.rollback()
+        return _again(counter, version, error.errors)
+    except DuplicateSubmission:
+        db.session.rollback()
+        return no_store(make_response(render_template("phone/duplicate.html", counter=counter), 409))
+    db.session.commit()
+    return redirect(url_for("phone.thanks", code=counter.code), 303)
+
+
+def _database_down(code: str) -> Any:
+    """The database cannot be reached: nothing was stored, and the page says so with the answers kept."""
+    db.session.rollback()
+    current_app.logger.error("database unreachable while storing a phone response")
+    message = _("Hệ thống đang tạm gián đoạn nên phiếu của Ông/Bà CHƯA được lưu. Các câu trả lời vẫn còn trên "
+                "trang này; xin chờ ít phút rồi bấm “Gửi đánh giá” lần nữa.")
+    counter = last_known_counter(code)
+    version = cached_version(request.form.get("version_id"), counter)
+    if counter is None or version is None:
+        html = render_template("errors/error.html", code=503, message=_(
+            "Hệ thống đang tạm gián đoạn nên phiếu của Ông/Bà CHƯA được lưu. Xin bấm nút Quay lại của trình "
+            "duyệt (các câu trả lời thường vẫn còn ở đó) rồi gửi lại sau ít phút."))
+        response = no_store(make_response(html, 503))
+    else:
+        response = _again(counter, version, {"_form": message}, status=503)
+    response.headers["Retry-After"] = "60"
+    return response
+
+
+@bp.post("/q/<code>/ngon-ngu")
+@csrf.exempt  # nothing is stored: the page comes back in the other language with what was posted
+@limiter.limit("60 per minute")
+def switch_language(code: str) -> Any:
+    """The same page in the language asked for (?lang=), keeping the answers chosen so far."""
+    counter = counter_or_404(code)
+    try:
+        version = page_version(counter, request.form.get("version_id"))
+    except UnknownVersion:
+        version, values = current_version_or_503(counter), NO_VALUES
+    else:
+        values = request.form
+    key = request.form.get("key", "")
+    return _render(counter, version, key=key if KEY_RE.match(key) else new_idempotency_key(),
+                   via=_channel(request.form), values=values)
+
+
+@bp.get("/q/<code>/cam-on")
+def thanks(code: str) -> Any:
+    """Thank-you page with the way to send a complaint or recommendation."""
+    return render_template("phone/thanks.html", counter=counter_or_404(code))

@@ -1,0 +1,22 @@
+"""Responses the server could not take as sent: kept as sent for staff instead of lost on the device."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..extensions import db
+from ..models import RefusedSubmission
+
+PAYLOAD_MAX_CHARS = 20_000  # a whole kiosk response is about 2 KB; anything far larger is not a citizen's
+
+
+def keep_refused(counter_id: int, device_id: int | None, payload: dict[str, Any], reason: str,
+                 errors: dict[str, Any]) -> RefusedSubmission:
+    """Keep one refused response on the request's transaction: what was sent (bounded) and what was wrong."""
+    text = json.dumps(payload, ensure_ascii=False, default=str)
+    kept = payload if len(text) <= PAYLOAD_MAX_CHARS else {"truncated": text[:PAYLOAD_MAX_CHARS]}
+    row = RefusedSubmission(counter_id=counter_id, device_id=device_id, reason=reason,
+                            errors={k: str(v) for k, v in errors.items()}, payload=kept)
+    db.session.add(row)
+    return row
