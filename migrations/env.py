@@ -106,8 +106,14 @@ def run_migrations_online():
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
                     if broken:
                         raise RuntimeError(f"migration left rows without their parent: {broken[:5]}")
+        except BaseException:
+            if sqlite and connection.in_transaction():
+                connection.rollback()
+            raise
         finally:
             if sqlite:
+                if connection.in_transaction():
+                    connection.commit()  # the pragma is ignored inside a transaction
                 connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 

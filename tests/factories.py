@@ -112,7 +112,7 @@ def build_world() -> World:
 
 def response(counter_: Counter, values: dict[str, int | str | None], *, day: date | None = None,
              channel: str = "kiosk", officer_: Officer | None = None, version: QuestionnaireVersion | None = None,
-             review_status: str = "none") -> Response:
+             review_status: str = "none", is_demo: bool = False) -> Response:
     """A stored response answering questions by code: an int is a scale value, "na" is no opinion."""
     version = version or sipas_version()
     by_code = {q.code: q for q in version.questions}
@@ -120,7 +120,8 @@ def response(counter_: Counter, values: dict[str, int | str | None], *, day: dat
     when = datetime(day.year, day.month, day.day, 9, 0, tzinfo=LOCAL_TZ)
     obj = Response(idempotency_key=uuid.uuid4().hex, version_id=version.id, channel=channel,
                    unit_id=counter_.agency_id, counter_id=counter_.id, officer_id=officer_.id if officer_ else None,
-                   submitted_at=when, completed_at=when, local_date=day, review_status=review_status)
+                   submitted_at=when, completed_at=when, local_date=day, review_status=review_status,
+                   is_demo=is_demo)
     for code, value in values.items():
         q = by_code[code]
         obj.answers.append(Answer(question_id=q.id, no_opinion=True) if value == "na"

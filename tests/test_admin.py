@@ -160,3 +160,57 @@ def test_officer_photo_upload_is_shown_on_the_kiosk(client, world, login_as):
     response = client.post(path, data=bad, content_type="multipart/form-data")
     assert response.status_code == 400 and "Không đọc được ảnh" in response.get_data(as_text=True)
     assert client.get(f"/officers/{world.officer_b.id}/photo.jpg").status_code == 404  # no photo
+
+
+def test_the_office_keeps_its_own_departments_records(client, world, login_as):
+    """The Văn phòng of unit A lists, edits and creates counters, officers and targets of its scope only."""
+    login_as("office", unit=world.unit_a)
+    for path in ("/admin/counters", "/admin/officers", "/admin/units", "/admin/services", "/admin/targets"):
+        assert client.get(path).status_code == 200, path
+    counters = client.get("/admin/counters").get_data(as_text=True)
+    assert world.counter_a.name in counters and world.counter_b.name not in counters
+    assert client.get(f"/admin/counters/{world.counter_b.id}").status_code == 404
+    assert client.get(f"/admin/officers/{world.officer_b.id}").status_code == 404
+    renamed = _post(client, f"/admin/counters/{world.counter_a.id}", {
+        "code": world.counter_a.code, "name": "Quầy A (mới)", "service_centre_id": world.centre.id,
+        "agency_id": world.unit_a.id, "questionnaire_id": "", "active": "y"})
+    assert renamed.status_code == 302
+    moved = _post(client, f"/admin/counters/{world.counter_a.id}", {
+        "code": world.counter_a.code, "name": "Quầy A", "service_centre_id": world.centre.id,
+        "agency_id": world.unit_b.id, "questionnaire_id": "", "active": "y"})
+    assert moved.status_code == 400  # another department's unit is not a choice
+    db.session.expire_all()
+    assert db.session.get(Counter, world.counter_a.id).agency_id == world.unit_a.id
+    # The poster's way back is a page the office may open.
+    poster = client.get(f"/admin/counters/{world.counter_a.code}/poster").get_data(as_text=True)
+    assert 'href="/admin/counters"' in poster
+    # Its own top unit is left to administrators; a new unit goes under it.
+    own = _post(client, f"/admin/units/{world.unit_a.id}", {
+        "code": world.unit_a.code, "name": "Tên khác", "unit_type": "phong", "parent_id": "",
+        "valid_from": "01/01/2000"})
+    assert own.status_code == 400
+    created = _post(client, "/admin/units/new", {"code": "A-PHONG1", "name": "Tổ một cửa", "unit_type": "phong",
+                                                 "parent_id": world.unit_a.id, "valid_from": "01/01/2026"})
+    assert created.status_code == 302
+
+
+def test_an_unexpected_error_while_saving_is_not_shown_to_the_user(client, world, login_as, app):
+    """Only refusals written for people reach the page; a programming error is a 500, logged."""
+    from feedback_app.admin import views
+
+    crud = next(c for c in views.CRUDS if c.name == "fields")
+    original = crud.save
+
+    def broken(_form, _obj):
+        raise ValueError("internal detail: column xyz")
+
+    crud.save = broken
+    app.config["PROPAGATE_TEST_ERRORS"] = False
+    try:
+        login_as("admin")
+        response = _post(client, "/admin/fields/new", {"code": "XD", "name": "Xây dựng"})
+    finally:
+        crud.save = original
+        app.config["PROPAGATE_TEST_ERRORS"] = True
+    assert response.status_code == 500
+    assert "internal detail" not in response.get_data(as_text=True)

@@ -150,3 +150,25 @@ def test_a_factor_only_an_older_version_had_keeps_the_columns_aligned(world, db_
     by_counter = {g.label: g for g in groups}
     assert _factor(by_counter[world.counter_a.name], "PAKN").satisfied_pct == 100.0
     assert _factor(by_counter[world.counter_b.name], "PAKN").satisfied_pct is None
+
+
+def test_demo_responses_count_only_where_the_installation_shows_the_demo(world):
+    factories.response(world.counter_a, {"TCDV1": 5})
+    factories.response(world.counter_a, {"TCDV1": 1}, is_demo=True)
+    [real] = compute_index(_filters(world))
+    assert (real.responses, real.overall_pct) == (1, 100.0)
+    [with_demo] = compute_index(_filters(world, include_demo=True))
+    assert (with_demo.responses, with_demo.overall_pct) == (2, 50.0)
+
+
+def test_staff_figures_leave_demo_rows_out_unless_configured(client, world, login_as, app):
+    factories.response(world.counter_a, {"TCDV1": 5})
+    factories.response(world.counter_a, {"TCDV1": 1}, is_demo=True)
+    login_as("admin")
+    query = "/api/v1/sipas?from=2026-10-01&to=2026-10-31"
+    assert client.get(query).get_json()["responses"] == 1
+    app.config["COUNT_DEMO_RESPONSES"] = True
+    try:
+        assert client.get(query).get_json()["responses"] == 2
+    finally:
+        app.config["COUNT_DEMO_RESPONSES"] = False

@@ -190,3 +190,18 @@ def test_a_new_password_or_role_ends_the_users_other_sessions(app, client, world
         "new_password": "mot-mat-khau-moi-dai"})
     assert response.status_code == 302
     assert client.get("/admin/users").status_code == 200
+
+
+def test_a_counter_officer_reads_nothing_a_caller_cannot_tie_to_an_officer(world):
+    from feedback_app.models import Response
+    from feedback_app.scoping import scope_condition
+
+    factories.response(world.counter_a, {"TCDV1": 5}, officer_=world.officer_a)
+    officer_user = factories.user("counter", world.unit_a, officer=world.officer_a)
+    # Without the officer column the condition must not fall back to the whole unit.
+    assert db.session.scalars(select(Response.id).where(scope_condition(officer_user, Response.unit_id))).all() == []
+    own = scope_condition(officer_user, Response.unit_id, Response.officer_id)
+    assert len(db.session.scalars(select(Response.id).where(own)).all()) == 1
+    unlinked = factories.user("counter", world.unit_a)
+    assert db.session.scalars(select(Response.id).where(
+        scope_condition(unlinked, Response.unit_id, Response.officer_id))).all() == []

@@ -121,16 +121,17 @@ def results_for(query: ResultQuery, user: User, group_by: str | None = None) -> 
     return compute_index(query.filters, scope=scope, group_by=group_by)
 
 
-def targets_for(unit: OrgUnit | None, year: int) -> dict[str | None, Target]:
-    """Targets of the unit (or the nearest ancestor that has them) for a year, by factor code (None: overall)."""
+def targets_for(unit: OrgUnit | None, year: int) -> tuple[OrgUnit | None, dict[str | None, Target]]:
+    """The targets that apply to a unit for a year: its own, or those of the nearest ancestor that has some.
+    Returns the unit that owns them and the targets by factor code (None: the overall index)."""
     current, depth = unit, 0
     while current is not None and depth < 50:  # the tree is shallow; the bound only guards bad data
         depth += 1
         rows = db.session.scalars(select(Target).where(Target.org_unit_id == current.id, Target.year == year)).all()
         if rows:
-            return {t.factor_code: t for t in rows}
+            return current, {t.factor_code: t for t in rows}
         current = current.parent
-    return {}
+    return None, {}
 
 
 def figures_subject(query: ResultQuery, user: User) -> str:

@@ -52,9 +52,10 @@ def results() -> Any:
     grouped = results_for(query, current_user, query.group_by) if query.group_by else []
     unit = query.unit or (query.counter.agency if query.counter else default_unit(current_user))
     year = query.filters.date_to.year if query.filters.date_to else None
+    target_owner, targets = targets_for(unit, year) if year else (None, {})
     context.update(
         total=total, grouped=grouped, last_year={f.code: f for f in last_year.factors}, last_year_total=last_year,
-        targets=targets_for(unit, year) if year else {}, target_unit=unit, subject=figures_subject(query, current_user),
+        targets=targets, target_unit=target_owner, subject=figures_subject(query, current_user),
         comparisons=COMPARISON_SIGNS,
         date_from=format_date(query.filters.date_from), date_to=format_date(query.filters.date_to),
     )
