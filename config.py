@@ -37,6 +37,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     SURVEY_SUBMIT_LIMIT = os.environ.get("SURVEY_SUBMIT_LIMIT", "20 per minute;120 per hour")
     LOGIN_LIMIT = os.environ.get("LOGIN_LIMIT", "10 per minute;60 per hour")
+    # A kiosk asks for a fresh form token every two minutes (its heartbeat); a centre's kiosks share an address.
+    KIOSK_TOKEN_LIMIT = os.environ.get("KIOSK_TOKEN_LIMIT", "30 per minute")
     # Ballot stuffing: one kiosk takes a new response only after this gap (5-10 s).
     KIOSK_MIN_GAP_SECONDS = _env_int("KIOSK_MIN_GAP_SECONDS", 8)
     KIOSK_IDLE_RESET_SECONDS = _env_int("KIOSK_IDLE_RESET_SECONDS", 90)

@@ -9,6 +9,7 @@ from typing import Any
 from flask import abort, current_app, request
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from .extensions import limiter
@@ -17,6 +18,9 @@ from .parsing import parse_id
 from .surveys.specs import CounterInfo, UnknownCounter, UnknownVersion, VersionSpec, counter_info, version_for_page
 
 FRAGMENT_CACHE_MAX = 512
+# Stand-ins for the per-request values of a cached page (form token, response key), replaced on the way out.
+CSRF_SLOT = "csrf0slot0f0a0cached0page"
+KEY_SLOT = "key0slot0f0a0cached0page"
 SECONDS_PER_QUESTION = 10  # what citizens took in the browser tests, rounded up: the intro must not promise less
 
 
@@ -64,6 +68,12 @@ def no_store(response: Any) -> Any:
     """A citizen's page is never kept by the browser: the next citizen must not see it in the history."""
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def fill_slots(page: str, key: str | None = None) -> str:
+    """A cached page with this request's form token (and response key) put in."""
+    page = page.replace(CSRF_SLOT, generate_csrf())
+    return page.replace(KEY_SLOT, key) if key is not None else page
 
 
 def cached_fragment(key: Hashable, render: Callable[[], str]) -> Markup:

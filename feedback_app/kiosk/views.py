@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
@@ -16,9 +16,11 @@ from ..extensions import csrf, db, limiter
 from ..models import Officer
 from ..parsing import parse_id
 from ..survey_pages import (
+    CSRF_SLOT,
     cached_fragment,
     counter_or_404,
     current_version_or_503,
+    fill_slots,
     no_store,
     page_version,
     submit_limit,
@@ -40,14 +42,15 @@ def kiosk_page(code: str) -> Any:
     version = current_version_or_503(counter)
     device = device_for(counter.id, request.cookies.get(DEVICE_COOKIE))
     lang = str(get_locale())
-    steps = cached_fragment(("kiosk", counter, version.id, version.published_at, lang), lambda: render_template(
-        "kiosk/_steps.html", counter=counter, version=version, minutes=survey_minutes(version)))
-    html = render_template(
-        "kiosk/kiosk.html", counter=counter, version=version, device=device, steps=steps,
-        step_count=_step_count(counter, version), min_gap=current_app.config["KIOSK_MIN_GAP_SECONDS"],
-        idle_reset=current_app.config["KIOSK_IDLE_RESET_SECONDS"],
-    )
-    return no_store(make_response(html))
+    config = current_app.config
+    key = ("kiosk", counter, version.id, version.published_at, lang, device.name if device else None,
+           config["KIOSK_MIN_GAP_SECONDS"], config["KIOSK_IDLE_RESET_SECONDS"])
+    page = cached_fragment(key, lambda: render_template(
+        "kiosk/kiosk.html", counter=counter, version=version, device=device, minutes=survey_minutes(version),
+        step_count=_step_count(counter, version), min_gap=config["KIOSK_MIN_GAP_SECONDS"],
+        idle_reset=config["KIOSK_IDLE_RESET_SECONDS"], csrf_token=lambda: CSRF_SLOT,
+        lang_next=url_for("kiosk.kiosk_page", code=counter.code)))
+    return no_store(make_response(fill_slots(page)))
 
 
 def _step_count(counter: Any, version: Any) -> int:
@@ -56,7 +59,7 @@ def _step_count(counter: Any, version: Any) -> int:
 
 
 @bp.get("/k/<code>/token")
-@limiter.limit("30 per minute", key_func=submitter)
+@limiter.limit(lambda: current_app.config["KIOSK_TOKEN_LIMIT"], key_func=submitter)
 def kiosk_token(code: str) -> Any:
     """A fresh form token, so a kiosk left open all day still submits; a registered kiosk's heartbeat
     (?pending=<responses still queued on the device>)."""

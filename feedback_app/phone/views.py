@@ -14,9 +14,12 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import csrf, db, limiter
 from ..survey_pages import (
+    CSRF_SLOT,
+    KEY_SLOT,
     cached_fragment,
     counter_or_404,
     current_version_or_503,
+    fill_slots,
     no_store,
     page_version,
     submit_limit,
@@ -43,22 +46,30 @@ def _channel(values: Any) -> str:
 
 def _render(counter: CounterInfo, version: VersionSpec, *, key: str, via: str, values: MultiDict = NO_VALUES,
             errors: dict[str, Any] | None = None, status: int = 200) -> Any:
-    """The form page; the questions come from the cache unless answers or errors must be shown in them."""
+    """The form page: for a citizen who has answered nothing yet, from the cache with this request's form
+    token and response key put in; with answers or errors, rendered for them."""
+    lang = str(get_locale())
+    if not values and not errors:
+        page = cached_fragment(("phone-page", counter, version.id, version.published_at, lang, via), lambda: _page(
+            counter, version, sections=_sections(version, NO_VALUES, {}), key=KEY_SLOT, via=via,
+            values=NO_VALUES, errors={}, csrf_token=lambda: CSRF_SLOT))
+        return no_store(make_response(fill_slots(page, key), status))
     errors = errors or {}
-    if values or errors:
-        sections = Markup(render_template("phone/_sections.html", version=version, values=values, errors=errors))  # noqa: S704
-    else:
-        lang = str(get_locale())
-        sections = cached_fragment(("phone", version.id, version.published_at, lang), lambda: render_template(
-            "phone/_sections.html", version=version, values=NO_VALUES, errors={}))
+    html = _page(counter, version, sections=_sections(version, values, errors), key=key, via=via, values=values,
+                 errors=errors)
+    return no_store(make_response(html, status))
+
+
+def _sections(version: VersionSpec, values: MultiDict, errors: dict[str, Any]) -> Markup:
+    html = render_template("phone/_sections.html", version=version, values=values, errors=errors)
+    return Markup(html)  # noqa: S704 - our own autoescaped template
+
+
+def _page(counter: CounterInfo, version: VersionSpec, **context: Any) -> str:
     total = version.scale_question_count
     screened = sum(len(f.questions) for f in version.factors if f.screening)
-    html = render_template(
-        "phone/form.html", counter=counter, version=version, sections=sections, key=key, via=via,
-        values=values, errors=errors, total=total, total_screened=total - screened,
-        minutes=survey_minutes(version),
-    )
-    return no_store(make_response(html, status))
+    return render_template("phone/form.html", counter=counter, version=version, total=total,
+                           total_screened=total - screened, minutes=survey_minutes(version), **context)
 
 
 @bp.get("/q/<code>")
@@ -154,5 +165,8 @@ def switch_language(code: str) -> Any:
 
 @bp.get("/q/<code>/cam-on")
 def thanks(code: str) -> Any:
-    """Thank-you page with the way to send a complaint or recommendation."""
-    return render_template("phone/thanks.html", counter=counter_or_404(code))
+    """Thank-you page with the way to send a complaint or recommendation (the same for every citizen)."""
+    counter = counter_or_404(code)
+    page = cached_fragment(("thanks", counter, str(get_locale())), lambda: render_template(
+        "phone/thanks.html", counter=counter, lang_next=url_for("phone.thanks", code=counter.code)))
+    return make_response(page)

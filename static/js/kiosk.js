@@ -119,6 +119,15 @@
   }
   var memoryQueue = [];
   memoryQueue = readQueue();
+  // Responses an older version of this page put aside as refused go out again: the server now keeps what
+  // it cannot take, for staff to see, instead of leaving it on the device.
+  try {
+    var putAside = JSON.parse(localStorage.getItem(queueName + ":rejected") || "[]");
+    if (putAside.length) {
+      localStorage.removeItem(queueName + ":rejected");
+      writeQueue(memoryQueue.concat(putAside));
+    }
+  } catch (e) { /* unreadable: left as it is */ }
 
   function showStatus() {
     var n = memoryQueue.length;
