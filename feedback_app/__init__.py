@@ -53,6 +53,10 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     limiter.init_app(app)  # before CSRF: a flood is refused before any other work
+    if not app.config.get("RATELIMIT_DEFAULT") and not app.config.get("RATELIMIT_APPLICATION"):
+        # Every limit here is a decorator on its view, which checks it itself; with no default or
+        # application-wide limit, Flask-Limiter's per-request hook only spends time finding nothing to check.
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(BASE_DIR / "translations"))
     login_manager.init_app(app)

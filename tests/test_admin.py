@@ -102,6 +102,10 @@ def test_office_cannot_put_a_kiosk_outside_its_scope(client, world, login_as):
     login_as("office", unit=world.unit_a)
     response = _post(client, "/admin/kiosks/new", {"name": "Máy lạ", "counter_id": foreign.id, "active": "y"})
     assert response.status_code == 400
+    assert 'value="Máy lạ"' in response.get_data(as_text=True)  # what was typed is kept
+    from feedback_app.models import KioskDevice
+
+    assert db.session.scalar(select(func.count(KioskDevice.id))) == 0
 
 
 def test_published_questionnaire_is_never_edited_in_place(db_session, world):

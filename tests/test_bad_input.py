@@ -34,7 +34,11 @@ def test_odd_digits_and_huge_numbers_are_refused_kindly(client, world, login_as,
 
 
 def test_device_clock_out_of_range_is_ignored(client, world, db_session):
+    from datetime import UTC, datetime
+
     assert _post(client, world, _payload(world, completed_at="0001-01-01T00:00:00+01:00")).status_code == 201
+    stored = db_session.scalar(select(Response.completed_at))
+    assert abs((stored.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()) < 60  # filed at server time
 
 
 def test_control_characters_in_a_comment_are_refused(client, world, db_session):
@@ -51,6 +55,7 @@ def test_oversized_body_is_413(client, world):
     response = client.post(f"/k/{world.counter_a.code}/submit", data=b"x" * (4 * 1024 * 1024),
                            content_type="application/json", headers={"X-CSRFToken": token})
     assert response.status_code == 413
+    assert response.mimetype == "application/problem+json" and "quá lớn" in response.get_json()["detail"]
 
 
 def test_targets_out_of_range_not_a_number_or_twice(client, world, login_as, db_session):
@@ -71,6 +76,8 @@ def test_campaign_numbers_are_bounded(client, world, login_as):
         "name": "Đợt lớn", "period_start": "01/10/2026", "period_end": "31/12/2026", "unit_ids": [world.agency.id],
         "channels": ["kiosk"], "expected_transactions": "9" * 30, "margin": "0.05", "target_sample": ""})
     assert response.status_code == 400
+    assert "N từ 0 đến 100 triệu." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Campaign.id))) == 0
 
 
 def test_a_unit_cannot_move_under_its_own_sub_unit(client, world, login_as, db_session):
