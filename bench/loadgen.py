@@ -47,18 +47,23 @@ class Citizen:
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30,
-                                                   source_address=self.address)
         all_headers = dict(headers or {})
         if self.cookies:
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        reused = self.conn is not None
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30,
+                                                   source_address=self.address)
         try:
             self.conn.request(method, path, body=body, headers=all_headers)
             response = self.conn.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException):
             self.close()
+            if reused and method == "GET":
+                # The server closed an idle kept-alive connection (gunicorn's keepalive): a browser retries
+                # a GET on a new one, and so do we; a POST is never sent twice.
+                return self.request(method, path, body, headers)
             raise
         for cookie in response.headers.get_all("Set-Cookie") or []:
             name, _, rest = cookie.partition("=")

@@ -16,6 +16,9 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
     """Build the app; no migrations, prompts or network calls happen here."""
+    from .runtime import guard_instance_states
+
+    guard_instance_states()  # CPython 3.11: see feedback_app/runtime.py
     app = Flask(
         __name__,
         instance_path=str(BASE_DIR / "instance"),
