@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from feedback_app.extensions import limiter
@@ -52,3 +53,41 @@ def test_rate_limit_gives_a_friendly_429(client, world, app):
     finally:
         app.config["SURVEY_SUBMIT_LIMIT"] = "1000 per minute"
         limiter.reset()
+
+
+REDIS_CHECK = """
+import json, sys, uuid
+from feedback_app import create_app
+from feedback_app.extensions import db, limiter
+# Two app servers sharing one Redis: the ceiling counts requests to both.
+prefix = uuid.uuid4().hex
+apps = [create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite://", RATELIMIT_STORAGE_URI=sys.argv[1],
+                   RATELIMIT_KEY_PREFIX=prefix, SURVEY_SUBMIT_LIMIT="3 per minute") for _ in range(2)]
+for app in apps:
+    with app.app_context():
+        db.create_all()
+codes = [apps[n % 2].test_client().post("/q/NO-SUCH-COUNTER", data={}).status_code for n in range(4)]
+print(json.dumps({"codes": codes, "storage": type(limiter.storage).__name__}))
+"""
+
+
+def test_limits_are_shared_through_redis_when_configured():
+    """RATELIMIT_STORAGE_URI=redis://... (several workers or servers) works with the shipped dependencies."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 6379)) != 0:
+            pytest.skip("no Redis on 127.0.0.1:6379")
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", REDIS_CHECK, "redis://127.0.0.1:6379/15"],  # noqa: S603
+                            env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=60,
+                            cwd=root)
+    assert result.returncode == 0, result.stderr[-800:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["storage"] == "RedisStorage"
+    assert outcome["codes"] == [404, 404, 404, 429]  # the fourth submission, on either server, is refused
