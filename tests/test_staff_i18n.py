@@ -1,0 +1,52 @@
+"""Staff pages in English when asked; Vietnamese by default."""
+
+from __future__ import annotations
+
+from feedback_app.extensions import db
+
+from . import factories
+
+
+def test_staff_pages_read_in_english_with_the_language_cookie(client, world, login_as):
+    flagged = factories.response(world.counter_a, {"TCDV1": 5}, review_status="pending")
+    flagged.flag_reason = "ip_burst"
+    db.session.commit()
+    login_as("admin")
+    client.set_cookie("lang", "en")
+    pages = {
+        "/results": (["Satisfaction survey results", "Overall satisfaction index", "Satisfaction rate", "Results"],
+                     ["Kết quả khảo sát", "Chỉ số hài lòng chung", "Tỷ lệ hài lòng"]),
+        "/admin/": (["<h1>Administration</h1>", "Administrative procedure", "Survey campaign", "Audit log",
+                     "Refused kiosk responses"],
+                    ["Quản trị", "Thủ tục hành chính", "Đợt khảo sát", "Nhật ký thao tác"]),
+        "/admin/counters": (["<h1>Counter</h1>", "Add new", "A5 poster", "Kiosk page", ">Yes<"],
+                            ["Thêm mới", "Áp phích", "Trang kiosk", "Hoạt động"]),
+        "/admin/review": (["Flagged responses awaiting review", "Many responses from one network address",
+                           "Accept (count in the index)", "Kiosk at the counter"],
+                          ["Phiếu nghi vấn", "Nhiều phiếu từ một địa chỉ mạng", "Chấp nhận", "Kiosk tại quầy"]),
+    }
+    for path, (english, vietnamese) in pages.items():
+        html = client.get(path).get_data(as_text=True)
+        for text in english:
+            assert text in html, (path, text)
+        for text in vietnamese:
+            assert text not in html, (path, text)
+    assert "System administrator" in client.get("/admin/users").get_data(as_text=True)  # role names too
+
+
+def test_staff_pages_stay_vietnamese_whatever_the_browser_says(client, world, login_as):
+    login_as("admin")
+    html = client.get("/admin/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "<h1>Quản trị</h1>" in html and "Administration" not in html
+
+
+
+def test_the_poster_is_printed_in_vietnamese_unless_asked_for_in_english(client, world, login_as):
+    login_as("admin")
+    client.set_cookie("lang", "en")  # the staff member reads English; the citizens at the counter do not
+    path = f"/admin/counters/{world.counter_a.code}/poster"
+    html = client.get(path).get_data(as_text=True)
+    assert '<html lang="vi">' in html and "ĐÁNH GIÁ SỰ HÀI LÒNG" in html
+    english = client.get(path + "?language=en")
+    assert "RATE OUR SERVICE" in english.get_data(as_text=True)
+    assert not [c for c in english.headers.getlist("Set-Cookie") if c.startswith("lang=")]  # staff pages keep theirs
