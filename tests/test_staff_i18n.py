@@ -1,4 +1,4 @@
-"""Staff pages in English when asked; Vietnamese by default."""
+"""Staff pages and the API in English when asked; Vietnamese by default."""
 
 from __future__ import annotations
 
@@ -39,6 +39,23 @@ def test_staff_pages_stay_vietnamese_whatever_the_browser_says(client, world, lo
     html = client.get("/admin/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "<h1>Quản trị</h1>" in html and "Administration" not in html
 
+
+
+def test_api_messages_follow_accept_language_unless_the_visitor_chose(client, world, login_as):
+    login_as("office")
+    english = client.get("/api/v1/sipas?unit=NOPE", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert english.status_code == 400 and english.mimetype == "application/problem+json"
+    assert english.get_json()["detail"] == "Invalid parameters."
+    assert english.get_json()["errors"] == [
+        {"field": "unit", "message": "This unit was not found within the scope you may view."}]
+    vietnamese = client.get("/api/v1/sipas?unit=NOPE").get_json()
+    assert vietnamese["errors"] == [
+        {"field": "unit", "message": "Không tìm thấy đơn vị này trong phạm vi bạn được xem."}]
+    chosen = client.get("/api/v1/sipas?unit=NOPE&lang=vi", headers={"Accept-Language": "en"}).get_json()
+    assert chosen["errors"][0]["message"].startswith("Không tìm thấy")
+    # The header is for programs: a citizen's page stays Vietnamese whatever the phone announces.
+    page = client.get(f"/q/{world.counter_a.code}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="vi"' in page
 
 
 def test_the_poster_is_printed_in_vietnamese_unless_asked_for_in_english(client, world, login_as):

@@ -63,7 +63,8 @@ def _result_json(result: IndexResult) -> dict[str, Any]:
 @bp.get("/sipas")
 def sipas() -> Any:
     """Staff only: % satisfied per factor with counts and the overall index, optionally grouped."""
-    unknown = set(request.args) - {"from", "to", "unit", "counter", "group_by", "questionnaire"}
+    # lang: the language of the messages, read by select_locale (else the Accept-Language header)
+    unknown = set(request.args) - {"from", "to", "unit", "counter", "group_by", "questionnaire", "lang"}
     if unknown:
         message = _("Tham số không được hỗ trợ.")
         return problem(400, "Bad Request", message, {name: message for name in sorted(unknown)})
