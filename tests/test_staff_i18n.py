@@ -1,10 +1,14 @@
-"""Staff pages and the API in English when asked; Vietnamese by default."""
+"""Staff pages and the API in English when asked; Vietnamese by default; WTForms' own messages in Vietnamese."""
 
 from __future__ import annotations
 
 from feedback_app.extensions import db
 
 from . import factories
+
+
+def _post(client, path, data):
+    return client.post(path, data={"csrf_token": factories.csrf_token(client, path), **data})
 
 
 def test_staff_pages_read_in_english_with_the_language_cookie(client, world, login_as):
@@ -40,7 +44,6 @@ def test_staff_pages_stay_vietnamese_whatever_the_browser_says(client, world, lo
     assert "<h1>Quản trị</h1>" in html and "Administration" not in html
 
 
-
 def test_api_messages_follow_accept_language_unless_the_visitor_chose(client, world, login_as):
     login_as("office")
     english = client.get("/api/v1/sipas?unit=NOPE", headers={"Accept-Language": "en-GB,en;q=0.9"})
@@ -56,6 +59,22 @@ def test_api_messages_follow_accept_language_unless_the_visitor_chose(client, wo
     # The header is for programs: a citizen's page stays Vietnamese whatever the phone announces.
     page = client.get(f"/q/{world.counter_a.code}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="vi"' in page
+
+
+def test_wtforms_own_messages_reach_vietnamese_users_in_vietnamese(client, world, login_as):
+    login_as("admin")
+    form = {"code": "SXD-Q31", "name": "Quầy 31", "service_centre_id": world.centre.id, "agency_id": "999999"}
+    response = _post(client, "/admin/counters/new", form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Lựa chọn không hợp lệ; vui lòng chọn một mục trong danh sách." in html
+    assert "Not a valid choice" not in html
+    target = _post(client, "/admin/targets/new", {"org_unit_id": world.agency.id, "year": "hai nghìn",
+                                                  "comparison": "gt", "target_pct": "90"})
+    assert target.status_code == 400 and "Vui lòng nhập một số nguyên." in target.get_data(as_text=True)
+    client.set_cookie("lang", "en")
+    english = _post(client, "/admin/counters/new", form).get_data(as_text=True)
+    assert "Not a valid choice." in english and "Lựa chọn không hợp lệ" not in english
 
 
 def test_the_poster_is_printed_in_vietnamese_unless_asked_for_in_english(client, world, login_as):

@@ -30,6 +30,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..form_messages import TranslatedForm
 from ..labels import CHANNEL_LABELS, COMPARISON_LABELS, EVENT_KIND_LABELS, ROLE_LABELS, UNIT_TYPE_LABELS, choices_of
 from .choices import options
 
@@ -51,7 +52,7 @@ def optional_int(value: object) -> int | None:
     return int(value) if value not in (None, "", "None") else None
 
 
-class OrgUnitForm(FlaskForm):
+class OrgUnitForm(TranslatedForm):
     code = StringField(_l("Mã đơn vị"), validators=[DataRequired(REQUIRED), Length(max=40), CODE_RULE])
     name = StringField(_l("Tên đầy đủ"), validators=[DataRequired(REQUIRED), Length(max=255)])
     short_name = StringField(_l("Tên ngắn"), validators=[Optional(), Length(max=120)])
@@ -69,7 +70,7 @@ class OrgUnitForm(FlaskForm):
             raise ValidationError(_("Ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực."))
 
 
-class OrgEventForm(FlaskForm):
+class OrgEventForm(TranslatedForm):
     kind = SelectField(_l("Loại sự kiện"), choices=options(choices_of(EVENT_KIND_LABELS)))
     effective_date = DateField(_l("Ngày có hiệu lực (dd/mm/yyyy)"), format=DATE_FORMATS,
                                validators=[DataRequired(DATE_REQUIRED)])
@@ -82,12 +83,12 @@ class OrgEventForm(FlaskForm):
             raise ValidationError(_("Đơn vị kế thừa phải khác đơn vị trước."))
 
 
-class FieldForm(FlaskForm):
+class FieldForm(TranslatedForm):
     code = StringField(_l("Mã lĩnh vực"), validators=[DataRequired(REQUIRED), Length(max=40), CODE_RULE])
     name = StringField(_l("Tên lĩnh vực"), validators=[DataRequired(REQUIRED), Length(max=255)])
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(TranslatedForm):
     code = StringField(_l("Mã thủ tục"), validators=[DataRequired(REQUIRED), Length(max=40), CODE_RULE])
     name = StringField(_l("Tên thủ tục"), validators=[DataRequired(REQUIRED), Length(max=500)])
     field_id = SelectField(_l("Lĩnh vực"), coerce=optional_int, validators=[Optional()])
@@ -95,7 +96,7 @@ class ServiceForm(FlaskForm):
     active = BooleanField(_l("Đang áp dụng"), default=True)
 
 
-class CounterForm(FlaskForm):
+class CounterForm(TranslatedForm):
     code = StringField(_l("Mã quầy (dùng trong đường dẫn)"),
                        validators=[DataRequired(REQUIRED), Length(max=40), CODE_RULE])
     name = StringField(_l("Tên quầy"), validators=[DataRequired(REQUIRED), Length(max=120)])
@@ -105,7 +106,7 @@ class CounterForm(FlaskForm):
     active = BooleanField(_l("Đang hoạt động"), default=True)
 
 
-class OfficerForm(FlaskForm):
+class OfficerForm(TranslatedForm):
     full_name = StringField(_l("Họ và tên"), validators=[DataRequired(REQUIRED), Length(max=120)])
     title = StringField(_l("Chức danh"), validators=[Optional(), Length(max=120)])
     unit_id = SelectField(_l("Đơn vị"), coerce=int)
@@ -118,7 +119,7 @@ class OfficerForm(FlaskForm):
     active = BooleanField(_l("Đang công tác"), default=True)
 
 
-class UserForm(FlaskForm):
+class UserForm(TranslatedForm):
     email = EmailField(_l("Email đăng nhập"), validators=[DataRequired(REQUIRED), Email(_l("Email không hợp lệ.")),
                                                      Length(max=255)])
     full_name = StringField(_l("Họ và tên"), validators=[DataRequired(REQUIRED), Length(max=120)])
@@ -134,14 +135,14 @@ class UserForm(FlaskForm):
             raise ValidationError(_("Tài khoản công chức tại quầy cần gắn với một công chức."))
 
 
-class KioskDeviceForm(FlaskForm):
+class KioskDeviceForm(TranslatedForm):
     name = StringField(_l("Tên thiết bị"), validators=[DataRequired(REQUIRED), Length(max=120)])
     counter_id = SelectField(_l("Quầy"), coerce=int)
     note = TextAreaField(_l("Ghi chú"), validators=[Optional(), Length(max=1000)])
     active = BooleanField(_l("Đang hoạt động"), default=True)
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(TranslatedForm):
     name = StringField(_l("Tên đợt khảo sát"), validators=[DataRequired(REQUIRED), Length(max=255)])
     period_start = DateField(_l("Từ ngày (dd/mm/yyyy)"), format=DATE_FORMATS,
                              validators=[DataRequired(DATE_REQUIRED)])
@@ -171,7 +172,7 @@ class CampaignForm(FlaskForm):
             raise ValidationError(_("Nhập cỡ mẫu mục tiêu, hoặc số giao dịch dự kiến để hệ thống tự tính."))
 
 
-class TargetForm(FlaskForm):
+class TargetForm(TranslatedForm):
     org_unit_id = SelectField(_l("Đơn vị"), coerce=int)
     year = IntegerField(_l("Năm"), validators=[InputRequired(REQUIRED), NumberRange(min=2000, max=2100,
                                                                               message=_l("Năm không hợp lệ."))])
@@ -182,7 +183,7 @@ class TargetForm(FlaskForm):
         NumberRange(min=0, max=100, message=_l("Mục tiêu nằm trong khoảng 0–100%%."))])
 
 
-class QuestionnaireVersionForm(FlaskForm):
+class QuestionnaireVersionForm(TranslatedForm):
     title = StringField(_l("Tiêu đề"), validators=[DataRequired(REQUIRED), Length(max=255)])
     title_en = StringField(_l("Tiêu đề (tiếng Anh)"), validators=[Optional(), Length(max=255)])
     no_opinion_enabled = BooleanField(_l("Có lựa chọn \"Không có ý kiến\""))
