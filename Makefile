@@ -23,8 +23,9 @@ $(VENV)/.test-deps: requirements-test.lock $(VENV)/.deps
 deps: $(VENV)/.deps
 test-deps: $(VENV)/.test-deps
 
+# messages: English for our own texts; wtforms: Vietnamese for WTForms' built-in messages (form_messages.py).
 translations: $(VENV)/.deps
-	$(BIN)/pybabel compile -f -d translations --statistics
+	$(BIN)/pybabel compile -f -d translations -D "messages wtforms" --statistics
 
 db: deps translations
 	$(BIN)/flask db upgrade

@@ -49,7 +49,13 @@ def select_locale() -> str:
     if not has_request_context():
         return "vi"
     choice = request.args.get("lang") or request.cookies.get("lang")
-    return choice if choice in ("vi", "en") else "vi"
+    if choice in ("vi", "en"):
+        return choice
+    if request.path.startswith("/api/"):
+        # Programs calling the API say their language in the header. Pages ignore it: citizens' phones
+        # often announce English while their owners read Vietnamese.
+        return request.accept_languages.best_match(["vi", "en"]) or "vi"
+    return "vi"
 
 
 def register_extensions(app: Flask) -> None:

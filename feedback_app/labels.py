@@ -14,6 +14,16 @@ UNIT_TYPE_LABELS = {
 }
 EVENT_KIND_LABELS = {"merge": _l("Hợp nhất / sáp nhập"), "rename": _l("Đổi tên"), "split": _l("Chia tách")}
 COMPARISON_LABELS = {"gt": _l("trên (>)"), "gte": _l("từ … trở lên (≥)")}
+# The role codes live in models.user.ROLES (with the database's check constraint); these are their names.
+ROLE_LABELS = {
+    "admin": _l("Quản trị hệ thống"), "office": _l("Văn phòng Sở"), "unit": _l("Đơn vị chuyên môn"),
+    "counter": _l("Công chức tại quầy"), "viewer": _l("Lãnh đạo / chỉ xem"),
+}
+VERSION_STATUS_LABELS = {"draft": _l("Nháp"), "published": _l("Đang áp dụng"), "retired": _l("Đã thay thế")}
+FLAG_REASON_LABELS = {"kiosk_gap": _l("Kiosk gửi quá nhanh"), "ip_burst": _l("Nhiều phiếu từ một địa chỉ mạng")}
+REFUSAL_REASON_LABELS = {
+    "invalid": _l("Thiếu hoặc sai câu trả lời"), "unknown_version": _l("Phiếu khảo sát không còn áp dụng"),
+}
 TOTAL_LABEL = _l("Tổng hợp")
 UNKNOWN_GROUP_LABEL = _l("Không xác định")
 

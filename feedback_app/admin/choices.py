@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
@@ -22,7 +24,7 @@ def values(choices: list[SelectChoice]) -> set[object]:
     return {choice.value for choice in choices}
 
 
-BLANK = options([("", "— Không chọn —")])
+BLANK = options([("", _l("— Không chọn —"))])  # lazy: shared by every request, whatever its language
 
 
 def unit_choices(unit_ids: set[int] | None = None, types: tuple[str, ...] | None = None) -> list[SelectChoice]:
@@ -32,7 +34,8 @@ def unit_choices(unit_ids: set[int] | None = None, types: tuple[str, ...] | None
     if unit_ids is not None:
         stmt = stmt.where(OrgUnit.id.in_(sorted(unit_ids)))
     return options(
-        (u.id, u.name + (f" (đến {u.valid_to:%d/%m/%Y})" if u.valid_to else "")) for u in db.session.scalars(stmt)
+        (u.id, u.name + (" " + _("(đến %(date)s)", date=f"{u.valid_to:%d/%m/%Y}") if u.valid_to else ""))
+        for u in db.session.scalars(stmt)
     )
 
 
@@ -61,4 +64,4 @@ def factor_code_choices() -> list[SelectChoice]:
     seen: dict[str, str] = {}
     for code, name in rows:
         seen.setdefault(code, name)
-    return options([("", "— Chỉ số chung —"), *((c, f"{c} — {n}") for c, n in seen.items())])
+    return options([("", _("— Chỉ số chung —")), *((c, f"{c} — {n}") for c, n in seen.items())])

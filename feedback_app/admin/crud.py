@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -49,7 +51,7 @@ class Crud:
     name: str
     model: type
     form: type[FlaskForm]
-    title: str
+    title: str  # lazy (_l) like the column names: read in the language of each request
     columns: list[Column]
     roles: tuple[str, ...] = ("admin",)
     order_by: Any = None
@@ -59,7 +61,7 @@ class Crud:
     extra_actions: list[tuple[str, Callable[[Any], str]]] = field(default_factory=list)
     can_create: bool = True
     load: tuple[Any, ...] = ()  # loader options for the list (selectinload of what the columns show)
-    duplicate_message: str = "Mã hoặc tên này đã được dùng cho một mục khác; vui lòng chọn mã khác."
+    duplicate_message: str = _l("Mã hoặc tên này đã được dùng cho một mục khác; vui lòng chọn mã khác.")
 
     def register(self, bp: Blueprint) -> None:
         guard = roles_required(*self.roles)
@@ -115,7 +117,7 @@ class Crud:
                 form.form_errors.append(str(error))
                 status = 400
             else:
-                flash("Đã lưu.", "success")
+                flash(_("Đã lưu."), "success")
                 return redirect(url_for(f"admin.{self.name}_list"))
         elif request.method == "POST":
             status = 400

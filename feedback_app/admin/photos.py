@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 PORTRAIT_SIZE = 256
@@ -20,7 +21,7 @@ def portrait_jpeg(data: bytes) -> tuple[bytes, str]:
             image = ImageOps.exif_transpose(image).convert("RGB")
             square = ImageOps.fit(image, (PORTRAIT_SIZE, PORTRAIT_SIZE))
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise UnreadableImage("Không đọc được ảnh; vui lòng chọn một tệp ảnh JPEG hoặc PNG khác.") from error
+        raise UnreadableImage(_("Không đọc được ảnh; vui lòng chọn một tệp ảnh JPEG hoặc PNG khác.")) from error
     out = io.BytesIO()
     square.save(out, format="JPEG", quality=85)
     return out.getvalue(), "image/jpeg"

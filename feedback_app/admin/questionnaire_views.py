@@ -6,12 +6,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..audit import record
 from ..auth.forms import EmptyForm
 from ..extensions import db
+from ..labels import VERSION_STATUS_LABELS
 from ..models import Questionnaire, QuestionnaireVersion, Response
 from ..security import roles_required
 from ..surveys.questionnaires import QuestionnaireError, new_draft_from, publish
@@ -31,7 +33,8 @@ def questionnaires() -> Any:
     families = db.session.scalars(select(Questionnaire).order_by(Questionnaire.code)).all()
     per_version = select(Response.version_id, func.count(Response.id)).group_by(Response.version_id)
     counts = dict(db.session.execute(per_version).all())
-    return render_template("admin/questionnaires.html", families=families, counts=counts, form=EmptyForm())
+    return render_template("admin/questionnaires.html", families=families, counts=counts, form=EmptyForm(),
+                           statuses=VERSION_STATUS_LABELS)
 
 
 @roles_required("admin")
@@ -42,20 +45,20 @@ def version_detail(version_id: int) -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         if not version.is_editable:
-            abort(409, description="Phiên bản đã công bố không được sửa; hãy tạo phiên bản mới.")
+            abort(409, description=_("Phiên bản đã công bố không được sửa; hãy tạo phiên bản mới."))
         if form.validate_on_submit():
             errors = _apply_question_edits(version, request.form)
             if not errors:
                 form.populate_obj(version)
                 record(current_user, "questionnaires.edit", version)
                 db.session.commit()
-                flash("Đã lưu bản nháp.", "success")
+                flash(_("Đã lưu bản nháp."), "success")
                 return redirect(url_for("admin.questionnaire_version", version_id=version.id), 303)
         db.session.rollback()
         return render_template("admin/questionnaire_version.html", version=version, form=form, errors=errors,
-                               values=request.form, action_form=EmptyForm()), 400
+                               values=request.form, action_form=EmptyForm(), statuses=VERSION_STATUS_LABELS), 400
     return render_template("admin/questionnaire_version.html", version=version, form=form, errors=errors,
-                           values=None, action_form=EmptyForm())
+                           values=None, action_form=EmptyForm(), statuses=VERSION_STATUS_LABELS)
 
 
 def _apply_question_edits(version: QuestionnaireVersion, data: Any) -> dict[str, str]:
@@ -63,7 +66,7 @@ def _apply_question_edits(version: QuestionnaireVersion, data: Any) -> dict[str,
     for q in version.questions:
         text = (data.get(f"text-{q.id}") or "").strip()
         if not text:
-            errors[f"text-{q.id}"] = "Nội dung câu hỏi không được để trống."
+            errors[f"text-{q.id}"] = _("Nội dung câu hỏi không được để trống.")
             continue
         q.text = text
         q.text_en = (data.get(f"text_en-{q.id}") or "").strip() or None
@@ -74,7 +77,7 @@ def _apply_question_edits(version: QuestionnaireVersion, data: Any) -> dict[str,
         except InvalidOperation:
             weight = Decimal(-1)
         if not weight.is_finite() or weight < 0 or weight > 100:
-            errors[f"weight-{f.id}"] = "Trọng số là một số từ 0 đến 100."
+            errors[f"weight-{f.id}"] = _("Trọng số là một số từ 0 đến 100.")
         else:
             f.weight = weight
     return errors
@@ -109,7 +112,7 @@ def publish_version(version_id: int) -> Any:
         return redirect(url_for("admin.questionnaire_version", version_id=version_id), 303)
     record(current_user, "questionnaires.publish", version, number=version.number)
     db.session.commit()
-    flash(f"Đã công bố phiên bản {version.number}.", "success")
+    flash(_("Đã công bố phiên bản %(n)d.", n=version.number), "success")
     return redirect(url_for("admin.questionnaires"), 303)
 
 

@@ -7,6 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -15,7 +18,15 @@ from ..audit import record
 from ..auth.forms import EmptyForm
 from ..extensions import db
 from ..kiosk.devices import DEVICE_COOKIE, new_device_token
-from ..labels import CHANNEL_LABELS, COMPARISON_LABELS, UNIT_TYPE_LABELS, label_of
+from ..labels import (
+    CHANNEL_LABELS,
+    COMPARISON_LABELS,
+    EVENT_KIND_LABELS,
+    FLAG_REASON_LABELS,
+    REFUSAL_REASON_LABELS,
+    UNIT_TYPE_LABELS,
+    label_of,
+)
 from ..models import (
     AuditEvent,
     Campaign,
@@ -76,9 +87,9 @@ def _prepare_unit(form: forms.OrgUnitForm, obj: OrgUnit) -> None:
 def _save_unit(form: forms.OrgUnitForm, obj: OrgUnit) -> None:
     if _scope() is not None:
         if obj.id == current_user.org_unit_id:
-            raise FormRefused("Đơn vị gốc của phạm vi tài khoản chỉ quản trị hệ thống được sửa.")
+            raise FormRefused(_("Đơn vị gốc của phạm vi tài khoản chỉ quản trị hệ thống được sửa."))
         if form.parent_id.data is None:
-            raise FormRefused("Vui lòng chọn đơn vị cấp trên trong phạm vi của bạn.")
+            raise FormRefused(_("Vui lòng chọn đơn vị cấp trên trong phạm vi của bạn."))
     form.populate_obj(obj)
 
 
@@ -134,12 +145,12 @@ def _prepare_user(form: forms.UserForm, _obj: User) -> None:
 
 def _save_user(form: forms.UserForm, obj: User) -> None:
     if not obj.id and not form.new_password.data:
-        raise FormRefused("Tài khoản mới cần mật khẩu.")
+        raise FormRefused(_("Tài khoản mới cần mật khẩu."))
     obj.email = form.email.data.strip().lower()
     obj.full_name, obj.role, obj.org_unit_id = form.full_name.data, form.role.data, form.org_unit_id.data
     obj.officer_id, obj.active = form.officer_id.data, form.active.data
     if obj.id == current_user.id and (not obj.active or obj.role != "admin"):
-        raise FormRefused("Bạn không thể tự khóa hoặc bỏ quyền quản trị của chính mình.")
+        raise FormRefused(_("Bạn không thể tự khóa hoặc bỏ quyền quản trị của chính mình."))
     if form.new_password.data:
         obj.set_password(form.new_password.data)
     if obj.id and (form.new_password.data or form.role.data != form.role.object_data
@@ -155,7 +166,7 @@ def _prepare_kiosk(form: forms.KioskDeviceForm, _obj: KioskDevice) -> None:
 
 def _save_kiosk(form: forms.KioskDeviceForm, obj: KioskDevice) -> None:
     if form.counter_id.data not in choices.values(form.counter_id.choices):
-        raise FormRefused("Quầy không thuộc phạm vi của bạn.")
+        raise FormRefused(_("Quầy không thuộc phạm vi của bạn."))
     form.populate_obj(obj)
     if not obj.id:
         obj.token_hash = new_device_token()[1]  # replaced when the tablet is activated
@@ -178,7 +189,7 @@ def _prepare_campaign(form: forms.CampaignForm, obj: Campaign) -> None:
 def _save_campaign(form: forms.CampaignForm, obj: Campaign) -> None:
     allowed = choices.values(form.unit_ids.choices)
     if not set(form.unit_ids.data) <= allowed:
-        raise FormRefused("Có đơn vị nằm ngoài phạm vi của bạn.")
+        raise FormRefused(_("Có đơn vị nằm ngoài phạm vi của bạn."))
     save_campaign(obj, form.data)
 
 
@@ -200,69 +211,76 @@ def _save_target(form: forms.TargetForm, obj: Target) -> None:
     obj.factor_code = form.factor_code.data or None
 
 
+# Titles and column names are lazy: the list is built once at import and read in each request's language.
 CRUDS = [
-    Crud("units", OrgUnit, forms.OrgUnitForm, "Đơn vị", [
-        ("Mã", lambda u: u.code), ("Tên", lambda u: u.name),
-        ("Loại", lambda u: label_of(UNIT_TYPE_LABELS, u.unit_type)),
-        ("Trực thuộc", lambda u: _unit_name(u.parent)), ("Hiệu lực", lambda u: f"{format_date(u.valid_from)}"
-                                                         f" – {format_date(u.valid_to) or 'nay'}"),
+    Crud("units", OrgUnit, forms.OrgUnitForm, _l("Đơn vị"), [
+        (_l("Mã"), lambda u: u.code), (_l("Tên"), lambda u: u.name),
+        (_l("Loại"), lambda u: label_of(UNIT_TYPE_LABELS, u.unit_type)),
+        (_l("Trực thuộc"), lambda u: _unit_name(u.parent)),
+        (_l("Hiệu lực"), lambda u: " – ".join((format_date(u.valid_from), format_date(u.valid_to) or _("nay")))),
     ], roles=OFFICE, order_by=OrgUnit.code, prepare_form=_prepare_unit, save=_save_unit,
         query_filter=_in_scope(OrgUnit.id), load=(selectinload(OrgUnit.parent),)),
-    Crud("org-events", OrgEvent, forms.OrgEventForm, "Sáp nhập, đổi tên", [
-        ("Ngày", lambda e: format_date(e.effective_date)), ("Loại", lambda e: e.kind),
-        ("Đơn vị trước", lambda e: e.predecessor.name), ("Đơn vị kế thừa", lambda e: e.successor.name),
-        ("Căn cứ", lambda e: e.legal_basis or ""),
+    Crud("org-events", OrgEvent, forms.OrgEventForm, _l("Sáp nhập, đổi tên"), [
+        (_l("Ngày"), lambda e: format_date(e.effective_date)),
+        (_l("Loại"), lambda e: label_of(EVENT_KIND_LABELS, e.kind)),
+        (_l("Đơn vị trước"), lambda e: e.predecessor.name), (_l("Đơn vị kế thừa"), lambda e: e.successor.name),
+        (_l("Căn cứ"), lambda e: e.legal_basis or ""),
     ], order_by=OrgEvent.effective_date, prepare_form=_prepare_event, save=_save_event,
         load=(selectinload(OrgEvent.predecessor), selectinload(OrgEvent.successor))),
-    Crud("fields", Field, forms.FieldForm, "Lĩnh vực", [("Mã", lambda f: f.code), ("Tên", lambda f: f.name)],
-         order_by=Field.name),
-    Crud("services", Service, forms.ServiceForm, "Thủ tục hành chính", [
-        ("Mã", lambda s: s.code), ("Tên", lambda s: s.name), ("Lĩnh vực", lambda s: s.field.name if s.field else ""),
-        ("Cơ quan", lambda s: s.agency.name), ("Áp dụng", lambda s: "Có" if s.active else "Không"),
+    Crud("fields", Field, forms.FieldForm, _l("Lĩnh vực"), [
+        (_l("Mã"), lambda f: f.code), (_l("Tên"), lambda f: f.name),
+    ], order_by=Field.name),
+    Crud("services", Service, forms.ServiceForm, _l("Thủ tục hành chính"), [
+        (_l("Mã"), lambda s: s.code), (_l("Tên"), lambda s: s.name),
+        (_l("Lĩnh vực"), lambda s: s.field.name if s.field else ""),
+        (_l("Cơ quan"), lambda s: s.agency.name), (_l("Áp dụng"), lambda s: _("Có") if s.active else _("Không")),
     ], roles=OFFICE, order_by=Service.name, prepare_form=_prepare_service, query_filter=_in_scope(Service.agency_id),
         load=(selectinload(Service.field), selectinload(Service.agency))),
-    Crud("counters", Counter, forms.CounterForm, "Quầy", [
-        ("Mã", lambda c: c.code), ("Tên", lambda c: c.name), ("Cơ quan", lambda c: c.agency.name),
-        ("Nơi đặt", lambda c: c.service_centre.name), ("Hoạt động", lambda c: "Có" if c.active else "Không"),
+    Crud("counters", Counter, forms.CounterForm, _l("Quầy"), [
+        (_l("Mã"), lambda c: c.code), (_l("Tên"), lambda c: c.name), (_l("Cơ quan"), lambda c: c.agency.name),
+        (_l("Nơi đặt"), lambda c: c.service_centre.name),
+        (_l("Hoạt động"), lambda c: _("Có") if c.active else _("Không")),
     ], roles=OFFICE, order_by=Counter.code, prepare_form=_prepare_counter, query_filter=_in_scope(Counter.agency_id),
         load=(selectinload(Counter.agency), selectinload(Counter.service_centre)), extra_actions=[
-        ("Áp phích A5", lambda c: url_for("qrcodes.poster", code=c.code)),
+        (_l("Áp phích A5"), lambda c: url_for("qrcodes.poster", code=c.code)),
         ("QR (SVG)", lambda c: url_for("qrcodes.counter_svg", code=c.code)),
         ("QR (PNG)", lambda c: url_for("qrcodes.counter_png", code=c.code)),
-        ("Trang kiosk", lambda c: url_for("kiosk.kiosk_page", code=c.code)),
+        (_l("Trang kiosk"), lambda c: url_for("kiosk.kiosk_page", code=c.code)),
     ]),
-    Crud("officers", Officer, forms.OfficerForm, "Công chức", [
-        ("Họ tên", lambda o: o.full_name), ("Chức danh", lambda o: o.title or ""), ("Đơn vị", lambda o: o.unit.name),
-        ("Quầy", lambda o: ", ".join(c.name for c in o.counters)),
+    Crud("officers", Officer, forms.OfficerForm, _l("Công chức"), [
+        (_l("Họ tên"), lambda o: o.full_name), (_l("Chức danh"), lambda o: o.title or ""),
+        (_l("Đơn vị"), lambda o: o.unit.name),
+        (_l("Quầy"), lambda o: ", ".join(c.name for c in o.counters)),
     ], roles=OFFICE, order_by=Officer.full_name, prepare_form=_prepare_officer, save=_save_officer,
         query_filter=_in_scope(Officer.unit_id), load=(selectinload(Officer.unit), selectinload(Officer.counters))),
-    Crud("users", User, forms.UserForm, "Tài khoản", [
-        ("Email", lambda u: u.email), ("Họ tên", lambda u: u.full_name), ("Vai trò", lambda u: u.role_label),
-        ("Phạm vi", lambda u: u.org_unit.name), ("Hoạt động", lambda u: "Có" if u.active else "Không"),
+    Crud("users", User, forms.UserForm, _l("Tài khoản"), [
+        ("Email", lambda u: u.email), (_l("Họ tên"), lambda u: u.full_name), (_l("Vai trò"), lambda u: u.role_label),
+        (_l("Phạm vi"), lambda u: u.org_unit.name), (_l("Hoạt động"), lambda u: _("Có") if u.active else _("Không")),
     ], order_by=User.email, prepare_form=_prepare_user, save=_save_user, load=(selectinload(User.org_unit),),
-        duplicate_message="Email này đã có tài khoản; vui lòng dùng email khác."),
-    Crud("kiosks", KioskDevice, forms.KioskDeviceForm, "Thiết bị kiosk", [
-        ("Tên", lambda d: d.name), ("Quầy", lambda d: d.counter.name),
-        ("Đăng ký", lambda d: format_date(d.registered_at)), ("Hoạt động", lambda d: "Có" if d.active else "Không"),
+        duplicate_message=_l("Email này đã có tài khoản; vui lòng dùng email khác.")),
+    Crud("kiosks", KioskDevice, forms.KioskDeviceForm, _l("Thiết bị kiosk"), [
+        (_l("Tên"), lambda d: d.name), (_l("Quầy"), lambda d: d.counter.name),
+        (_l("Đăng ký"), lambda d: format_date(d.registered_at)),
+        (_l("Hoạt động"), lambda d: _("Có") if d.active else _("Không")),
     ], roles=OFFICE, order_by=KioskDevice.name, prepare_form=_prepare_kiosk, save=_save_kiosk,
         load=(selectinload(KioskDevice.counter),),
         query_filter=_kiosk_filter,
-        extra_actions=[("Kích hoạt trên máy này", lambda d: url_for("admin.kiosk_activate", item_id=d.id))]),
-    Crud("campaigns", Campaign, forms.CampaignForm, "Đợt khảo sát", [
-        ("Tên", lambda c: c.name),
-        ("Thời gian", lambda c: f"{format_date(c.period_start)} – {format_date(c.period_end)}"),
-        ("Kênh", lambda c: ", ".join(label_of(CHANNEL_LABELS, ch) for ch in c.channels)),
-        ("Tiến độ", lambda c: campaign_progress(c).label),
+        extra_actions=[(_l("Kích hoạt trên máy này"), lambda d: url_for("admin.kiosk_activate", item_id=d.id))]),
+    Crud("campaigns", Campaign, forms.CampaignForm, _l("Đợt khảo sát"), [
+        (_l("Tên"), lambda c: c.name),
+        (_l("Thời gian"), lambda c: f"{format_date(c.period_start)} – {format_date(c.period_end)}"),
+        (_l("Kênh"), lambda c: ", ".join(label_of(CHANNEL_LABELS, ch) for ch in c.channels)),
+        (_l("Tiến độ"), lambda c: campaign_progress(c).label),
     ], roles=OFFICE, order_by=Campaign.period_start.desc(), prepare_form=_prepare_campaign,
         save=_save_campaign, query_filter=_campaign_filter),
-    Crud("targets", Target, forms.TargetForm, "Mục tiêu", [
-        ("Đơn vị", lambda t: t.org_unit.name), ("Năm", lambda t: t.year),
-        ("Yếu tố", lambda t: t.factor_code or "Chỉ số chung"),
-        ("Mục tiêu", lambda t: f"{label_of(COMPARISON_LABELS, t.comparison)} {t.target_pct}%"),
+    Crud("targets", Target, forms.TargetForm, _l("Mục tiêu"), [
+        (_l("Đơn vị"), lambda t: t.org_unit.name), (_l("Năm"), lambda t: t.year),
+        (_l("Yếu tố"), lambda t: t.factor_code or _("Chỉ số chung")),
+        (_l("Mục tiêu"), lambda t: f"{label_of(COMPARISON_LABELS, t.comparison)} {t.target_pct}%"),
     ], roles=OFFICE, order_by=Target.year.desc(), prepare_form=_prepare_target, save=_save_target,
         query_filter=_in_scope(Target.org_unit_id),
         load=(selectinload(Target.org_unit),),
-        duplicate_message="Đơn vị này đã có mục tiêu cho năm và yếu tố này; hãy sửa mục tiêu đó."),
+        duplicate_message=_l("Đơn vị này đã có mục tiêu cho năm và yếu tố này; hãy sửa mục tiêu đó.")),
 ]
 for _crud in CRUDS:
     _crud.register(bp)
@@ -308,11 +326,11 @@ def review() -> Any:
         decision = request.form.get("decision")
         ids = [i for i in map(parse_id, request.form.getlist("response_id")) if i is not None]
         if decision not in ("accepted", "rejected") or not ids:
-            flash("Chọn ít nhất một phiếu và một quyết định.", "error")
+            flash(_("Chọn ít nhất một phiếu và một quyết định."), "error")
             return redirect(url_for("admin.review"), 303)
         decided = review_responses(current_user, ids, decision)
         db.session.commit()
-        flash(f"Đã cập nhật {len(decided)} phiếu.", "success")
+        flash(ngettext("Đã cập nhật %(num)d phiếu.", "Đã cập nhật %(num)d phiếu.", len(decided)), "success")
         return redirect(url_for("admin.review"), 303)
     pending = db.session.scalars(select(Response).where(Response.review_status == "pending", scope)
                                  .options(selectinload(Response.counter), selectinload(Response.device))
@@ -320,7 +338,7 @@ def review() -> Any:
     decided = db.session.scalar(select(func.count(Response.id)).where(
         Response.review_status.in_(("accepted", "rejected")), scope))
     return render_template("admin/review.html", pending=pending, decided=decided, form=form,
-                           channels=CHANNEL_LABELS)
+                           channels=CHANNEL_LABELS, reasons=FLAG_REASON_LABELS)
 
 
 @bp.route("/refused", methods=["GET", "POST"])
@@ -334,18 +352,19 @@ def refused() -> Any:
         ids = [i for i in map(parse_id, request.form.getlist("refused_id")) if i is not None]
         note = (request.form.get("note") or "").strip()[:500]
         if not ids:
-            flash("Chọn ít nhất một phiếu.", "error")
+            flash(_("Chọn ít nhất một phiếu."), "error")
             return redirect(url_for("admin.refused"), 303)
         resolved = resolve_refused(current_user, ids, note)
         db.session.commit()
-        flash(f"Đã đánh dấu {len(resolved)} phiếu là đã xem xét.", "success")
+        flash(ngettext("Đã đánh dấu %(num)d phiếu là đã xem xét.", "Đã đánh dấu %(num)d phiếu là đã xem xét.",
+                       len(resolved)), "success")
         return redirect(url_for("admin.refused"), 303)
     rows = db.session.scalars(
         select(RefusedSubmission).join(Counter, Counter.id == RefusedSubmission.counter_id)
         .where(RefusedSubmission.status == "open", scope_condition(current_user, Counter.agency_id))
         .options(selectinload(RefusedSubmission.counter), selectinload(RefusedSubmission.device))
         .order_by(RefusedSubmission.received_at.desc()).limit(500)).all()
-    return render_template("admin/refused.html", rows=rows, form=form)
+    return render_template("admin/refused.html", rows=rows, form=form, reasons=REFUSAL_REASON_LABELS)
 
 
 @bp.get("/audit")

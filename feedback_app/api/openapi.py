@@ -57,6 +57,9 @@ def openapi_document() -> dict[str, Any]:
                         "unit", "counter", "officer", "service", "channel", "month"]}},
                     {"name": "questionnaire", "in": "query", "schema": {"type": "string"},
                      "description": "questionnaire code, default SIPAS-2640"},
+                    {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]},
+                     "description": "language of the error messages; without it, the lang cookie, then "
+                                    "Accept-Language, then Vietnamese"},
                 ],
                 "responses": {
                     "200": {"description": "Figures", "content": {"application/json": {"schema": {

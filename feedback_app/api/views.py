@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -62,13 +63,14 @@ def _result_json(result: IndexResult) -> dict[str, Any]:
 @bp.get("/sipas")
 def sipas() -> Any:
     """Staff only: % satisfied per factor with counts and the overall index, optionally grouped."""
-    unknown = set(request.args) - {"from", "to", "unit", "counter", "group_by", "questionnaire"}
+    # lang: the language of the messages, read by select_locale (else the Accept-Language header)
+    unknown = set(request.args) - {"from", "to", "unit", "counter", "group_by", "questionnaire", "lang"}
     if unknown:
-        return problem(400, "Bad Request", "Tham số không được hỗ trợ.",
-                       {name: "Tham số không được hỗ trợ." for name in sorted(unknown)})
+        message = _("Tham số không được hỗ trợ.")
+        return problem(400, "Bad Request", message, {name: message for name in sorted(unknown)})
     query = parse_result_query(request.args, current_user)
     if query.filters is None:
-        return problem(400, "Bad Request", "Tham số không hợp lệ.", query.errors)
+        return problem(400, "Bad Request", _("Tham số không hợp lệ."), query.errors)
     total = results_for(query, current_user)[0]
     body: dict[str, Any] = {
         "from": query.filters.date_from.isoformat() if query.filters.date_from else None,

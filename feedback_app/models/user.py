@@ -11,6 +11,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..labels import ROLE_LABELS, label_of
 from ..timeutil import utcnow
 from .org import Officer, OrgUnit
 
@@ -78,4 +79,4 @@ class User(UserMixin, db.Model):
 
     @property
     def role_label(self) -> str:
-        return ROLES.get(self.role, self.role)
+        return label_of(ROLE_LABELS, self.role)  # in the reader's language

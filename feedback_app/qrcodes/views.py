@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import force_locale
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -56,5 +57,9 @@ def poster(code: str) -> Any:
     if not can_read_unit(current_user, counter.agency_id):
         abort(404)
     svg = qr_svg(counter).decode()
-    svg = svg[svg.index("<svg"):]  # drop the XML declaration to inline it
-    return render_template("admin/poster.html", counter=counter, svg=Markup(svg), url=survey_url(counter))  # noqa: S704 - our own SVG
+    svg = Markup(svg[svg.index("<svg"):])  # noqa: S704 - our own SVG, without its XML declaration to inline it
+    # The poster speaks to citizens at the counter: Vietnamese whatever language the staff page is read in,
+    # English only when asked for on the poster itself (not with ?lang=, which would switch the staff pages).
+    language = "en" if request.args.get("language") == "en" else "vi"
+    with force_locale(language):
+        return render_template("admin/poster.html", counter=counter, svg=svg, url=survey_url(counter))

@@ -66,30 +66,30 @@ def parse_result_query(args: dict[str, str], user: User, default_days: int = 90)
         try:
             dates[name] = parse_date(raw)
         except ValueError:
-            errors[name] = "Ngày không hợp lệ; nhập theo dạng dd/mm/yyyy (ví dụ 01/10/2026)."
+            errors[name] = _("Ngày không hợp lệ; nhập theo dạng dd/mm/yyyy (ví dụ 01/10/2026).")
             continue
         if not 2000 <= dates[name].year <= 2100:
-            errors[name] = "Năm phải từ 2000 đến 2100."
+            errors[name] = _("Năm phải từ 2000 đến 2100.")
     if not errors and dates["from"] and dates["to"] and dates["from"] > dates["to"]:
-        errors["to"] = "Ngày kết thúc phải sau hoặc bằng ngày bắt đầu."
+        errors["to"] = _("Ngày kết thúc phải sau hoặc bằng ngày bắt đầu.")
     group_by = (args.get("group_by") or "").strip() or None
     if group_by is not None and group_by not in GROUPS:
-        errors["group_by"] = f"group_by phải là một trong: {', '.join(GROUPS)}."
+        errors["group_by"] = _("group_by phải là một trong: %(groups)s.", groups=", ".join(GROUPS))
     unit = _scoped_choice(args, "unit", OrgUnit, lambda u: u.id, user, errors,
-                          "Không tìm thấy đơn vị này trong phạm vi bạn được xem.")
+                          _("Không tìm thấy đơn vị này trong phạm vi bạn được xem."))
     counter = _scoped_choice(args, "counter", Counter, lambda c: c.agency_id, user, errors,
-                             "Không tìm thấy quầy này trong phạm vi bạn được xem.")
+                             _("Không tìm thấy quầy này trong phạm vi bạn được xem."))
     family = None
     raw_q = (args.get("questionnaire") or "").strip()
     if raw_q:
         family = db.session.scalar(select(Questionnaire).where(Questionnaire.code == raw_q))
         if family is None:
-            errors["questionnaire"] = "Không có bộ câu hỏi với mã này."
+            errors["questionnaire"] = _("Không có bộ câu hỏi với mã này.")
     if family is None and counter is not None and counter.questionnaire_id:
         family = db.session.get(Questionnaire, counter.questionnaire_id)  # the counter's own questionnaire
     family = family or default_questionnaire()
     if errors or family is None:
-        return ResultQuery(None, group_by, unit, counter, errors or {"questionnaire": "Chưa có bộ câu hỏi."})
+        return ResultQuery(None, group_by, unit, counter, errors or {"questionnaire": _("Chưa có bộ câu hỏi.")})
     filters = IndexFilters(
         questionnaire_id=family.id, date_from=dates["from"], date_to=dates["to"],
         unit_ids=unit_with_descendants([unit.id]) if unit else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -25,8 +26,8 @@ from .services import (
 bp = Blueprint("reports", __name__)
 COMPARISON_SIGNS = {"gt": ">", "gte": "≥"}
 
-GROUP_LABELS = {"unit": "Đơn vị", "counter": "Quầy", "officer": "Công chức", "service": "Thủ tục",
-                "channel": "Kênh", "month": "Tháng"}
+GROUP_LABELS = {"unit": _l("Đơn vị"), "counter": _l("Quầy"), "officer": _l("Công chức"), "service": _l("Thủ tục"),
+                "channel": _l("Kênh"), "month": _l("Tháng")}
 
 
 @bp.get("/results")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, true
 
 from ..extensions import db
@@ -29,7 +30,8 @@ class Progress:
 
     @property
     def label(self) -> str:
-        return f"{self.collected}/{self.target} phiếu ({self.pct:.1f}%)".replace(".", ",")
+        pct = f"{self.pct:.1f}".replace(".", ",")  # the decimal comma, as the pct filter writes figures
+        return _("%(collected)d/%(target)d phiếu (%(pct)s%%)", collected=self.collected, target=self.target, pct=pct)
 
 
 def save_campaign(campaign: Campaign, data: dict[str, Any]) -> None:

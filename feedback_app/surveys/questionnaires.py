@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
@@ -174,9 +175,9 @@ def default_questionnaire() -> Questionnaire | None:
 def publish(version: QuestionnaireVersion) -> None:
     """Publish a draft; the previously published version of the family is retired (its responses stay)."""
     if version.status != "draft":
-        raise QuestionnaireError("Chỉ phiên bản nháp mới được công bố.")
+        raise QuestionnaireError(_("Chỉ phiên bản nháp mới được công bố."))
     if not any(q.is_scale for q in version.questions):
-        raise QuestionnaireError("Phiên bản cần ít nhất một câu hỏi theo thang đánh giá.")
+        raise QuestionnaireError(_("Phiên bản cần ít nhất một câu hỏi theo thang đánh giá."))
     for other in version.questionnaire.versions:
         if other is not version and other.status == "published":
             other.status = "retired"
@@ -189,7 +190,7 @@ def new_draft_from(version: QuestionnaireVersion) -> QuestionnaireVersion:
     """Copy a version into a new draft to be edited: the only way to change a published questionnaire."""
     family = version.questionnaire
     if any(v.status == "draft" for v in family.versions):
-        raise QuestionnaireError("Bộ câu hỏi này đã có một phiên bản nháp; hãy sửa hoặc công bố phiên bản đó.")
+        raise QuestionnaireError(_("Bộ câu hỏi này đã có một phiên bản nháp; hãy sửa hoặc công bố phiên bản đó."))
     number = max(v.number for v in family.versions) + 1
     draft = QuestionnaireVersion(
         questionnaire_id=family.id, number=number, status="draft", title=version.title, title_en=version.title_en,
