@@ -34,7 +34,9 @@ class Config:
     PERMANENT_SESSION_LIFETIME = _env_int("SESSION_LIFETIME_SECONDS", 8 * 3600)
     # Rate limits on public endpoints: memory storage on one server, Redis when several run.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers: each would cost one more read of the counters (a Redis round trip) on every
+    # limited request, and a citizen's browser does nothing with them; the 429 page says to wait.
+    RATELIMIT_HEADERS_ENABLED = False
     SURVEY_SUBMIT_LIMIT = os.environ.get("SURVEY_SUBMIT_LIMIT", "20 per minute;120 per hour")
     LOGIN_LIMIT = os.environ.get("LOGIN_LIMIT", "10 per minute;60 per hour")
     # A kiosk asks for a fresh form token every two minutes (its heartbeat); a centre's kiosks share an address.

@@ -179,6 +179,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--single-address", action="store_true", help="every citizen from 127.0.0.1")
     parser.add_argument("--database-url", default=DEFAULT_DB, help="dropped and recreated on every run")
     parser.add_argument("--counter", default="SXD-Q20", help="demo counter whose pages are driven")
+    parser.add_argument("--ratelimit-storage", default="redis://127.0.0.1:6379/14",
+                        help="the full app's RATELIMIT_STORAGE_URI (memory:// keeps counters per worker)")
     return parser.parse_args()
 
 
@@ -198,6 +200,8 @@ def measure(args: argparse.Namespace, worker_class: str, answers: Answers, stamp
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{full_port}", "SESSION_COOKIE_SECURE": "0",  # plain HTTP here
         # The per-address ceilings must not refuse the load generator (they matter with --single-address).
         "SURVEY_SUBMIT_LIMIT": "100000 per minute", "KIOSK_TOKEN_LIMIT": "100000 per minute",
+        # As deployed (README): the workers share their rate-limit counters through Redis.
+        "RATELIMIT_STORAGE_URI": args.ratelimit_storage,
     }
     options = {"workers": args.workers, "worker_class": worker_class, "threads": args.threads}
     full = Server("full", "wsgi:app", full_port, full_env, log=RESULTS / f"{stamp}-{worker_class}-full.log",
@@ -282,7 +286,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "settings": {k: getattr(args, k) for k in ("worker_classes", "workers", "threads", "journeys", "concurrency",
                                                    "rounds", "seconds", "warmup_seconds", "single_address",
-                                                   "counter")},
+                                                   "counter", "ratelimit_storage")},
         "runs": {},
     }
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as pages:

@@ -98,6 +98,7 @@ def soak(database_url: str, seconds: float, clients: int, worker_class: str = "g
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "SESSION_COOKIE_SECURE": "0",
         "SURVEY_SUBMIT_LIMIT": "100000 per minute", "KIOSK_TOKEN_LIMIT": "100000 per minute",
         "PYTHONFAULTHANDLER": "1",  # a dying worker writes where it was into the log
+        "RATELIMIT_STORAGE_URI": os.environ.get("SOAK_RATELIMIT_STORAGE", "redis://127.0.0.1:6379/14"),
     })
     extra = [] if guard else ["--config", str(ROOT / "bench" / "no_guard.conf.py")]
     server = Server("full", "wsgi:app", port, env, workers, log_dir / f"{stamp}-soak-{worker_class}.log",

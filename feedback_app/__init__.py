@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, request
 from flask_babel import get_locale, lazy_gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, CONFIGS, ProductionConfig
 
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .locale import select_locale
 
 
 def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
@@ -42,20 +43,6 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
     register_errors(app)
     register_cli(app)
     return app
-
-
-def select_locale() -> str:
-    """Vietnamese unless the visitor chose English (query string or cookie); Vietnamese outside requests."""
-    if not has_request_context():
-        return "vi"
-    choice = request.args.get("lang") or request.cookies.get("lang")
-    if choice in ("vi", "en"):
-        return choice
-    if request.path.startswith("/api/"):
-        # Programs calling the API say their language in the header. Pages ignore it: citizens' phones
-        # often announce English while their owners read Vietnamese.
-        return request.accept_languages.best_match(["vi", "en"]) or "vi"
-    return "vi"
 
 
 def register_extensions(app: Flask) -> None:

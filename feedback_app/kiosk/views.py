@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
 from ..errors import problem
 from ..extensions import csrf, db, limiter
+from ..locale import select_locale
 from ..models import Officer
 from ..parsing import parse_id
 from ..survey_pages import (
@@ -41,7 +41,7 @@ def kiosk_page(code: str) -> Any:
     counter = counter_or_404(code)
     version = current_version_or_503(counter)
     device = device_for(counter.id, request.cookies.get(DEVICE_COOKIE))
-    lang = str(get_locale())
+    lang = select_locale()
     config = current_app.config
     key = ("kiosk", counter, version.id, version.published_at, lang, device.name if device else None,
            config["KIOSK_MIN_GAP_SECONDS"], config["KIOSK_IDLE_RESET_SECONDS"])

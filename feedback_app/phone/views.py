@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -13,6 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import csrf, db, limiter
+from ..locale import select_locale
 from ..survey_pages import (
     CSRF_SLOT,
     KEY_SLOT,
@@ -48,7 +48,7 @@ def _render(counter: CounterInfo, version: VersionSpec, *, key: str, via: str, v
             errors: dict[str, Any] | None = None, status: int = 200) -> Any:
     """The form page: for a citizen who has answered nothing yet, from the cache with this request's form
     token and response key put in; with answers or errors, rendered for them."""
-    lang = str(get_locale())
+    lang = select_locale()
     if not values and not errors:
         page = cached_fragment(("phone-page", counter, version.id, version.published_at, lang, via), lambda: _page(
             counter, version, sections=_sections(version, NO_VALUES, {}), key=KEY_SLOT, via=via,
@@ -114,7 +114,7 @@ def _submit(code: str) -> Any:
         return _again(counter, version, {"_form": _(
             "Phiên làm việc đã hết hạn. Các câu trả lời của bạn vẫn còn; vui lòng bấm “Gửi đánh giá” lần nữa.")})
     ctx = SubmissionContext(channel=_channel(request.form), counter=counter, version=version,
-                            language=str(get_locale()), client_ip=request.remote_addr)
+                            language=select_locale(), client_ip=request.remote_addr)
     try:
         submit_response(ctx, request.form, request.form.get("key", ""))
     except SurveyValidationError as error:
@@ -167,6 +167,6 @@ def switch_language(code: str) -> Any:
 def thanks(code: str) -> Any:
     """Thank-you page with the way to send a complaint or recommendation (the same for every citizen)."""
     counter = counter_or_404(code)
-    page = cached_fragment(("thanks", counter, str(get_locale())), lambda: render_template(
+    page = cached_fragment(("thanks", counter, select_locale()), lambda: render_template(
         "phone/thanks.html", counter=counter, lang_next=url_for("phone.thanks", code=counter.code)))
     return make_response(page)
