@@ -233,3 +233,26 @@ def test_an_inactive_counter_has_no_qr_image_nor_feedback_page(client, world, db
                  f"/phan-anh?quay={world.counter_a.code}", "/phan-anh?quay=NOPE"):
         assert client.get(path).status_code == 404, path
     assert client.get("/phan-anh").status_code == 200
+
+
+def test_heartbeats_write_at_most_every_ten_seconds_per_device(client, world, login_as, db_session):
+    device = _register_device(client, world, login_as)
+    client.get(f"/k/{world.counter_a.code}/token?pending=0")
+    db_session.refresh(device)
+    first = device.queue_empty_at
+    client.get(f"/k/{world.counter_a.code}/token?pending=0")  # a moment later: nothing to write
+    db_session.refresh(device)
+    assert device.queue_empty_at == first
+
+
+def test_a_plain_token_request_is_not_counted_but_a_device_cookie_is(client, world, app):
+    app.config["KIOSK_TOKEN_LIMIT"] = "2 per minute"
+    limiter.reset()
+    try:
+        assert [client.get(f"/k/{world.counter_a.code}/token").status_code for _ in range(4)] == [200] * 4
+        client.set_cookie("kiosk_device", "not-a-registered-one")
+        codes = [client.get(f"/k/{world.counter_a.code}/token").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+    finally:
+        app.config["KIOSK_TOKEN_LIMIT"] = "30 per minute"
+        limiter.reset()

@@ -25,6 +25,7 @@ class DeviceInfo:
     id: int
     name: str
     counter_id: int
+    token_hash: str
 
 
 def hash_device_token(token: str) -> str:
@@ -55,7 +56,7 @@ def registered_device(token: str | None) -> DeviceInfo | None:
         select(KioskDevice.id, KioskDevice.name, KioskDevice.counter_id)
         .where(KioskDevice.token_hash == token_hash, KioskDevice.active.is_(True))
     ).first()
-    info = DeviceInfo(row.id, row.name, row.counter_id) if row else None
+    info = DeviceInfo(row.id, row.name, row.counter_id, token_hash) if row else None
     ttl = current_app.config.get("COUNTER_CACHE_SECONDS", 0)
     if ttl > 0:
         if len(cache) > 10_000:  # random cookies must not grow the cache without bound
@@ -70,11 +71,22 @@ def device_for(counter_id: int, token: str | None) -> DeviceInfo | None:
     return device if device is not None and device.counter_id == counter_id else None
 
 
-def record_heartbeat(device: DeviceInfo, pending: int | None) -> None:
+HEARTBEAT_WRITE_SECONDS = 10  # finer than the gap between two citizens, coarse enough to cost nothing
+
+
+def record_heartbeat(device: DeviceInfo, pending: int | None) -> bool:
     """The device called in. With an empty queue (pending == 0) nothing it completed earlier is still
-    waiting to be sent, which bounds the completion times its later responses may claim."""
+    waiting to be sent, which bounds the completion times its later responses may claim. Written at most
+    every HEARTBEAT_WRITE_SECONDS per device and process; True when written."""
+    recent = current_app.extensions.setdefault("kiosk_heartbeats", {})
+    key = (device.token_hash, pending == 0)  # the secret, not the id: a re-activated tablet starts afresh
+    now_mono = time.monotonic()
+    if recent.get(key, -HEARTBEAT_WRITE_SECONDS) > now_mono - HEARTBEAT_WRITE_SECONDS:
+        return False
+    recent[key] = now_mono
     now = utcnow()
     values: dict[str, datetime] = {"last_seen_at": now}
     if pending == 0:
         values["queue_empty_at"] = now
     db.session.execute(update(KioskDevice).where(KioskDevice.id == device.id).values(**values))
+    return True

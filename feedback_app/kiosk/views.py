@@ -59,14 +59,16 @@ def _step_count(counter: Any, version: Any) -> int:
 
 
 @bp.get("/k/<code>/token")
-@limiter.limit(lambda: current_app.config["KIOSK_TOKEN_LIMIT"], key_func=submitter)
+# Only a request carrying a device cookie can make the server write (a heartbeat) or look a device up;
+# a plain token costs no more than a page, so it is not counted (counting costs a Redis round trip).
+@limiter.limit(lambda: current_app.config["KIOSK_TOKEN_LIMIT"], key_func=submitter,
+               exempt_when=lambda: DEVICE_COOKIE not in request.cookies)
 def kiosk_token(code: str) -> Any:
     """A fresh form token, so a kiosk left open all day still submits; a registered kiosk's heartbeat
     (?pending=<responses still queued on the device>)."""
     counter = counter_or_404(code)
     device = device_for(counter.id, request.cookies.get(DEVICE_COOKIE))
-    if device is not None:
-        record_heartbeat(device, parse_id(request.args.get("pending")))
+    if device is not None and record_heartbeat(device, parse_id(request.args.get("pending"))):
         db.session.commit()
     return no_store(jsonify(csrf_token=generate_csrf()))
 
