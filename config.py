@@ -21,6 +21,9 @@ class Config:
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'feedback.sqlite3'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Connections each worker keeps open (PostgreSQL): at least gunicorn's --threads, or every request beyond the
+    # pool opens and closes a connection of its own (a new server process each time).
+    DB_POOL_SIZE = _env_int("DB_POOL_SIZE", 10)
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"

@@ -56,7 +56,8 @@ def _pages(directory: str | None) -> dict[str, str]:
 def create_app(database_url: str | None = None, pages_dir: str | None = None) -> Flask:
     app = Flask(__name__)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url or os.environ["DATABASE_URL"]
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(Config.SQLALCHEMY_ENGINE_OPTIONS)  # same pool as the app
+    # The same pool as the app's (feedback_app/__init__.py)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": Config.DB_POOL_SIZE, **Config.SQLALCHEMY_ENGINE_OPTIONS}
     db.init_app(app)
     pages = _pages(pages_dir or os.environ.get("BARE_PAGES_DIR"))
 

@@ -31,6 +31,9 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
         ProductionConfig.validate()
     app.config.from_object(config_obj)
     app.config.update(overrides)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": app.config["DB_POOL_SIZE"],
+                                                   **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     if app.config.get("TRUST_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     os.makedirs(app.instance_path, exist_ok=True)
