@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..audit import record
 from ..extensions import db, limiter
+from ..redirects import safe_local_path
 from .forms import EmptyForm, LoginForm
 from .services import LoginRefused, authenticate
 
@@ -17,9 +17,7 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and not urlparse(target).netloc and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("reports.results")
+    return safe_local_path(target, url_for("reports.results"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
