@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
-DEFAULT_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
 
 
 def _env_int(name: str, default: int) -> int:
@@ -16,7 +16,9 @@ def _env_int(name: str, default: int) -> int:
 class Config:
     """Defaults shared by every environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET)
+    # No default: production requires it, development makes a random one in SECRET_KEY_FILE on first run.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SECRET_KEY_FILE = str(BASE_DIR / "instance" / "secret_key")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'feedback.sqlite3'}"
     )
@@ -60,7 +62,7 @@ class TestingConfig(Config):
     """The test suite: database from TEST_DATABASE_URL or a temporary SQLite file."""
 
     TESTING = True
-    SECRET_KEY = "test-secret"  # noqa: S105 - test only
+    SECRET_KEY = secrets.token_urlsafe(48)  # per process: no cookie signed elsewhere is accepted
     SURVEY_SUBMIT_LIMIT = "1000 per minute"
     LOGIN_LIMIT = "1000 per minute"
     KIOSK_MIN_GAP_SECONDS = 5
@@ -76,13 +78,16 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     @classmethod
-    def validate(cls) -> None:
-        """Refuse to start with a default or short secret or without a database URL."""
+    def validate(cls) -> dict[str, str]:
+        """Refuse to start without a long secret or a database URL; the settings checked, read now."""
         secret = os.environ.get("SECRET_KEY", "")
-        if not secret or secret == DEFAULT_SECRET or len(secret) < 32:
+        if len(secret) < 32:
             raise RuntimeError("SECRET_KEY must be set to a random value of at least 32 characters in production")
-        if not os.environ.get("DATABASE_URL"):
+        database_url = os.environ.get("DATABASE_URL", "")
+        if not database_url:
             raise RuntimeError("DATABASE_URL must be set in production")
+        # The app runs with exactly the values checked here, even when the environment changed after import.
+        return {"SECRET_KEY": secret, "SQLALCHEMY_DATABASE_URI": database_url}
 
 
 CONFIGS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
@@ -12,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import BASE_DIR, CONFIGS, ProductionConfig
 
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .instance_secret import load_or_create_secret
 
 
 def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
@@ -23,10 +25,13 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
         static_folder=str(BASE_DIR / "static"),
     )
     config_obj = CONFIGS[config or os.environ.get("APP_ENV", "development")] if not isinstance(config, type) else config
-    if config_obj is ProductionConfig or issubclass(config_obj, ProductionConfig):
-        ProductionConfig.validate()
     app.config.from_object(config_obj)
+    if issubclass(config_obj, ProductionConfig):
+        app.config.update(ProductionConfig.validate())
     app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        # Development without SECRET_KEY: a random secret made once in the instance folder, never a constant.
+        app.config["SECRET_KEY"] = load_or_create_secret(Path(app.config["SECRET_KEY_FILE"]))
     if app.config.get("TRUST_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     os.makedirs(app.instance_path, exist_ok=True)
