@@ -35,9 +35,11 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
     if app.config.get("TRUST_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     os.makedirs(app.instance_path, exist_ok=True)
+    from .input_guard import register_input_guard
     from .security import register_security
 
-    register_security(app)  # first: the login gate runs before any other request hook
+    register_input_guard(app)  # first: no hook nor view reads text that no database can store
+    register_security(app)  # then the login gate, before any other request hook
     register_extensions(app)
     register_blueprints(app)
     register_template_helpers(app)

@@ -58,7 +58,7 @@ def register_error_handlers(app: Flask) -> None:
         custom = error.description if error.description != type(error).description and code != 429 else None
         message = str(custom or MESSAGES.get(code, error.description or ""))
         if wants_json():
-            return problem(code, error.name, message)
+            return problem(code, error.name, message, getattr(error, "errors", None))
         return render_template("errors/error.html", code=code, message=message), code
 
     @app.errorhandler(Exception)

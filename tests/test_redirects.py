@@ -27,6 +27,8 @@ OUTSIDE = [
     "evil.example",
     "",
 ]
+# A NUL never reaches the views: the input guard answers 400 first (tests/test_input_guard.py).
+OUTSIDE_VIEWS = [t for t in OUTSIDE if "\x00" not in t]
 
 
 @pytest.mark.parametrize("target", OUTSIDE)
@@ -45,7 +47,7 @@ def test_helper_keeps_local_paths_and_drops_lang(target, expected):
     assert safe_local_path(target, "/fallback") == expected
 
 
-@pytest.mark.parametrize("target", OUTSIDE)
+@pytest.mark.parametrize("target", OUTSIDE_VIEWS)
 def test_language_switch_goes_back_only_within_the_site(client, world, target):
     response = client.get("/lang/vi", query_string={"next": target})
     assert response.status_code == 302
@@ -62,7 +64,7 @@ def test_language_switch_uses_the_referrer_of_this_site_only(client, world):
     assert sneaky.headers["Location"] == "/"
 
 
-@pytest.mark.parametrize("target", OUTSIDE)
+@pytest.mark.parametrize("target", OUTSIDE_VIEWS)
 def test_login_goes_back_only_within_the_site(client, world, target):
     user = factories.user("viewer", world.agency)
     db.session.commit()
