@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -23,7 +24,8 @@ class Config:
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'feedback.sqlite3'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # Where citizens' phones reach the app (QR codes, posters). Unset: the address of the request in use.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
@@ -63,6 +65,7 @@ class TestingConfig(Config):
 
     TESTING = True
     SECRET_KEY = secrets.token_urlsafe(48)  # per process: no cookie signed elsewhere is accepted
+    PUBLIC_BASE_URL = ""  # the test client's address, whatever the environment says
     SURVEY_SUBMIT_LIMIT = "1000 per minute"
     LOGIN_LIMIT = "1000 per minute"
     KIOSK_MIN_GAP_SECONDS = 5
@@ -86,8 +89,13 @@ class ProductionConfig(Config):
         database_url = os.environ.get("DATABASE_URL", "")
         if not database_url:
             raise RuntimeError("DATABASE_URL must be set in production")
+        public_url = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise RuntimeError("PUBLIC_BASE_URL must be set in production to the absolute http(s) address citizens "
+                               "use, e.g. https://danhgia.khanhhoa.gov.vn (it is printed in every QR code)")
         # The app runs with exactly the values checked here, even when the environment changed after import.
-        return {"SECRET_KEY": secret, "SQLALCHEMY_DATABASE_URI": database_url}
+        return {"SECRET_KEY": secret, "SQLALCHEMY_DATABASE_URI": database_url, "PUBLIC_BASE_URL": public_url}
 
 
 CONFIGS = {

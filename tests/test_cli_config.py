@@ -21,6 +21,7 @@ from .conftest import migrated_app
 
 def test_production_refuses_default_or_short_secret(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://danhgia.khanhhoa.gov.vn")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app("production")
@@ -33,8 +34,29 @@ def test_production_refuses_default_or_short_secret(monkeypatch):
         ProductionConfig.validate()
 
 
+@pytest.mark.parametrize("public_url", [None, "", "danhgia.khanhhoa.gov.vn", "ftp://danhgia.khanhhoa.gov.vn",
+                                        "https://", "https://danhgia.khanhhoa.gov.vn/?a=1", "/q"])
+def test_production_refuses_to_start_without_an_absolute_public_address(monkeypatch, public_url):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    if public_url is None:
+        monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("PUBLIC_BASE_URL", public_url)
+    with pytest.raises(RuntimeError, match="PUBLIC_BASE_URL"):
+        create_app("production")
+
+
+def test_production_prints_the_public_address_it_was_given(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://danhgia.khanhhoa.gov.vn/")
+    assert create_app("production").config["PUBLIC_BASE_URL"] == "https://danhgia.khanhhoa.gov.vn"
+
+
 def test_demo_data_is_refused_in_production(app, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "p" * 40)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://danhgia.khanhhoa.gov.vn")
     monkeypatch.setenv("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
     prod = create_app("production")
     result = prod.test_cli_runner().invoke(args=["demo-data"])
