@@ -14,6 +14,7 @@ from config import BASE_DIR, CONFIGS, ProductionConfig
 
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .instance_secret import load_or_create_secret
+from .sql_errors import register_terse_sql_errors
 
 
 def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
@@ -80,6 +81,7 @@ def register_extensions(app: Flask) -> None:
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         register_sqlite_fixes()
+    register_terse_sql_errors()
 
 
 _sqlite_fixed = False
