@@ -71,9 +71,21 @@ CSP = (
 )
 
 
+def _private_answer() -> bool:
+    """Whether this answer is for staff eyes: it must not stay in a browser's or a proxy's cache."""
+    if request.endpoint == "static":
+        return False
+    if request.path.startswith("/api/") or request.endpoint == "auth.login":
+        return True
+    return request.endpoint not in PUBLIC_ENDPOINTS or current_user.is_authenticated
+
+
 def add_security_headers(response: Any) -> Any:
-    """after_request: CSP without inline script, no framing, HSTS behind HTTPS."""
+    """after_request: CSP without inline script, no framing, HSTS behind HTTPS, no-store for staff."""
     headers = response.headers
+    # A page's own Cache-Control wins: the survey pages already say no-store, QR images may be cached.
+    if "Cache-Control" not in headers and _private_answer():
+        headers["Cache-Control"] = "no-store"
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
