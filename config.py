@@ -35,8 +35,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # A staff login lasts at most this long, and ends after SESSION_IDLE_MINUTES without a request.
     PERMANENT_SESSION_LIFETIME = _env_int("SESSION_LIFETIME_SECONDS", 8 * 3600)
+    SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 60)
     # Rate limits on public endpoints: memory storage on one server, Redis when several run.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
@@ -79,7 +80,6 @@ class ProductionConfig(Config):
     DEMO_DATA_ALLOWED = False
     PRODUCTION = True
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     @classmethod
     def validate(cls) -> dict[str, str]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask_babel import get_locale, lazy_gettext
+from flask_login import current_user, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, CONFIGS, ProductionConfig
@@ -61,23 +62,19 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)  # before CSRF: a flood is refused before any other work
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(BASE_DIR / "translations"))
-    login_manager.init_app(app)
+    # Templates get the lazy current_user proxy, not Flask-Login's eager one: rendering a citizen's page must not
+    # load a user (and rewrite the visitor's session through session protection).
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Vui lòng đăng nhập để tiếp tục.")
     login_manager.session_protection = "strong"
     from . import models  # noqa: F401 - registers the models on the metadata
-    from .models import User
+    from .auth.sessions import load_session_user, start_session
 
-    @login_manager.user_loader
-    def load_user(session_user_id: str) -> User | None:
-        from .parsing import parse_id
-
-        user_id, _, version = session_user_id.partition(":")
-        user_pk = parse_id(user_id)
-        user = db.session.get(User, user_pk) if user_pk is not None else None
-        if user is None or not user.active or version != str(user.session_version):
-            return None  # deactivated, or a session from before a password or role change
-        return user
+    # A login is a row in staff_sessions (see auth/sessions.py); there is no remember-me cookie.
+    login_manager.user_loader(load_session_user)
+    user_logged_in.connect(start_session, app)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         register_sqlite_fixes()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,11 +53,20 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
+def logged_in() -> bool:
+    """Whether a staff member is logged in; a visitor's session (a kiosk's form token) is never looked at by
+    Flask-Login, whose strong session protection would otherwise rewrite it and clear cookies on each request."""
+    return "_user_id" in session and current_user.is_authenticated
+
+
 def require_login_unless_public() -> Any:
     """before_request: anything not on the allowlist needs a logged-in staff member."""
-    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+    if request.endpoint == "static":
         return None
-    if current_user.is_authenticated:
+    # Loading the user checks (and may end or touch) the server-side session: done here, before any view,
+    # so that write is never mixed into a view's own transaction.
+    authenticated = logged_in()
+    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS or authenticated:
         return None
     if request.path.startswith("/api/"):
         abort(401)
@@ -77,7 +86,7 @@ def _private_answer() -> bool:
         return False
     if request.path.startswith("/api/") or request.endpoint == "auth.login":
         return True
-    return request.endpoint not in PUBLIC_ENDPOINTS or current_user.is_authenticated
+    return request.endpoint not in PUBLIC_ENDPOINTS or logged_in()
 
 
 def add_security_headers(response: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from .audit import AuditEvent
 from .org import Counter, Field, KioskDevice, Officer, OrgEvent, OrgUnit, Service, officer_counters
+from .staff_session import StaffSession
 from .survey import (
     Answer,
     Campaign,
@@ -20,5 +21,5 @@ from .user import User
 __all__ = [
     "Answer", "AuditEvent", "Campaign", "Counter", "Factor", "Field", "KioskDevice", "Officer", "OrgEvent",
     "OrgUnit", "Question", "QuestionOption", "Questionnaire", "QuestionnaireVersion", "Response",
-    "ScaleLevel", "Service", "Target", "User", "campaign_units", "officer_counters",
+    "ScaleLevel", "Service", "StaffSession", "Target", "User", "campaign_units", "officer_counters",
 ]
