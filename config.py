@@ -51,8 +51,15 @@ class Config:
     BURST_WINDOW_SECONDS = _env_int("BURST_WINDOW_SECONDS", 120)
     # How long a worker trusts what it read about a counter (officers, procedures, current questionnaire).
     COUNTER_CACHE_SECONDS = _env_int("COUNTER_CACHE_SECONDS", 10)
-    LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
-    LOGIN_LOCK_MINUTES = _env_int("LOGIN_LOCK_MINUTES", 15)
+    # Failed logins: after LOGIN_FREE_FAILURES for one e-mail from one address (or LOGIN_ADDRESS_FREE_FAILURES
+    # for any e-mails from one address) each next try waits LOGIN_DELAY_SECONDS, then twice as long each time
+    # (1, 2, 4 … s), at most LOGIN_MAX_DELAY_SECONDS.
+    # Nobody is locked out: another address is never delayed. Failures are forgotten after the memory.
+    LOGIN_FREE_FAILURES = _env_int("LOGIN_FREE_FAILURES", 5)
+    LOGIN_ADDRESS_FREE_FAILURES = _env_int("LOGIN_ADDRESS_FREE_FAILURES", 30)
+    LOGIN_DELAY_SECONDS = _env_int("LOGIN_DELAY_SECONDS", 1)
+    LOGIN_MAX_DELAY_SECONDS = _env_int("LOGIN_MAX_DELAY_SECONDS", 15 * 60)
+    LOGIN_FAILURE_MEMORY_HOURS = _env_int("LOGIN_FAILURE_MEMORY_HOURS", 24)
     TRUST_PROXY = os.environ.get("TRUST_PROXY", "0") == "1"
     DEMO_DATA_ALLOWED = True
     PRODUCTION = False

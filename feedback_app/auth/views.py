@@ -32,7 +32,7 @@ def login() -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            user = authenticate(form.email.data, form.password.data)
+            user = authenticate(form.email.data, form.password.data, request.remote_addr)
         except LoginRefused as refused:
             form.password.errors = [str(refused)]
             status = 400

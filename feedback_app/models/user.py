@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 from datetime import datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -25,6 +28,17 @@ ROLES = {
 _hasher = PasswordHasher()
 
 
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))  # made once per process, with the current parameters
+
+
+def burn_password_check(password: str) -> None:
+    """One argon2 verification that cannot succeed: an unknown e-mail costs as long as a known one."""
+    with contextlib.suppress(VerificationError, InvalidHashError):
+        _hasher.verify(_dummy_hash(), password)
+
+
 class User(UserMixin, db.Model):
     """A staff member; citizens never log in."""
 
@@ -41,8 +55,6 @@ class User(UserMixin, db.Model):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
