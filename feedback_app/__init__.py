@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import get_locale, lazy_gettext
 from flask_login import current_user, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -51,7 +51,9 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
 
 
 def select_locale() -> str:
-    """Vietnamese unless the visitor chose English (query string or cookie)."""
+    """Vietnamese unless the visitor chose English (query string or cookie); commands speak Vietnamese."""
+    if not has_request_context():
+        return "vi"
     choice = request.args.get("lang") or request.cookies.get("lang")
     return choice if choice in ("vi", "en") else "vi"
 
@@ -111,6 +113,7 @@ def register_sqlite_fixes() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .account.views import bp as account_bp
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
@@ -120,7 +123,7 @@ def register_blueprints(app: Flask) -> None:
     from .qrcodes.views import bp as qrcodes_bp
     from .reports.views import bp as reports_bp
 
-    for blueprint in (public_bp, health_bp, kiosk_bp, qrcodes_bp, auth_bp, admin_bp, reports_bp, api_bp):
+    for blueprint in (public_bp, health_bp, kiosk_bp, qrcodes_bp, auth_bp, account_bp, admin_bp, reports_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the JSON API is read-only (GET) and answers problem+json
 

@@ -28,6 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..auth.passwords import StrongPassword
 from ..models.org import EVENT_KINDS, UNIT_TYPES
 from ..models.survey import CHANNELS
 from ..models.user import ROLES
@@ -123,7 +124,7 @@ class UserForm(FlaskForm):
     officer_id = SelectField("Là công chức (vai trò tại quầy)", coerce=optional_int, validators=[Optional()])
     active = BooleanField("Đang hoạt động", default=True)
     new_password = PasswordField("Mật khẩu mới (để trống nếu không đổi)",
-                                 validators=[Optional(), Length(min=10, message="Mật khẩu cần ít nhất 10 ký tự.")])
+                                 validators=[Optional(), StrongPassword()])
 
     def validate_officer_id(self, field: SelectField) -> None:
         if self.role.data == "counter" and not field.data:
