@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
-DEFAULT_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused in production below
 
 
 def _env_int(name: str, default: int) -> int:
@@ -16,15 +17,19 @@ def _env_int(name: str, default: int) -> int:
 class Config:
     """Defaults shared by every environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET)
+    # No default: production requires it, development makes a random one in SECRET_KEY_FILE on first run.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SECRET_KEY_FILE = str(BASE_DIR / "instance" / "secret_key")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'feedback.sqlite3'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: an SQL error's text (logged with the traceback) would otherwise quote what people typed.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     # Connections each worker keeps open (PostgreSQL): at least gunicorn's --threads, or every request beyond the
     # pool opens and closes a connection of its own (a new server process each time).
     DB_POOL_SIZE = _env_int("DB_POOL_SIZE", 10)
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # Where citizens' phones reach the app (QR codes, posters). Unset: the address of the request in use.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
@@ -33,8 +38,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # A staff login lasts at most this long, and ends after SESSION_IDLE_MINUTES without a request.
     PERMANENT_SESSION_LIFETIME = _env_int("SESSION_LIFETIME_SECONDS", 8 * 3600)
+    SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 60)
     # Rate limits on public endpoints: memory storage on one server, Redis when several run.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     # No X-RateLimit-* headers: each would cost one more read of the counters (a Redis round trip) on every
@@ -54,8 +60,15 @@ class Config:
     BURST_WINDOW_SECONDS = _env_int("BURST_WINDOW_SECONDS", 120)
     # How long a worker trusts what it read about a counter (officers, procedures, current questionnaire).
     COUNTER_CACHE_SECONDS = _env_int("COUNTER_CACHE_SECONDS", 10)
-    LOGIN_MAX_FAILURES = _env_int("LOGIN_MAX_FAILURES", 5)
-    LOGIN_LOCK_MINUTES = _env_int("LOGIN_LOCK_MINUTES", 15)
+    # Failed logins: after LOGIN_FREE_FAILURES for one e-mail from one address (or LOGIN_ADDRESS_FREE_FAILURES
+    # for any e-mails from one address) each next try waits LOGIN_DELAY_SECONDS, then twice as long each time
+    # (1, 2, 4 … s), at most LOGIN_MAX_DELAY_SECONDS.
+    # Nobody is locked out: another address is never delayed. Failures are forgotten after the memory.
+    LOGIN_FREE_FAILURES = _env_int("LOGIN_FREE_FAILURES", 5)
+    LOGIN_ADDRESS_FREE_FAILURES = _env_int("LOGIN_ADDRESS_FREE_FAILURES", 30)
+    LOGIN_DELAY_SECONDS = _env_int("LOGIN_DELAY_SECONDS", 1)
+    LOGIN_MAX_DELAY_SECONDS = _env_int("LOGIN_MAX_DELAY_SECONDS", 15 * 60)
+    LOGIN_FAILURE_MEMORY_HOURS = _env_int("LOGIN_FAILURE_MEMORY_HOURS", 24)
     TRUST_PROXY = os.environ.get("TRUST_PROXY", "0") == "1"
     DEMO_DATA_ALLOWED = True
     # Demo responses (is_demo) count in figures only where the demo is the point: `make run`.
@@ -73,7 +86,8 @@ class TestingConfig(Config):
     """The test suite: database from TEST_DATABASE_URL or a temporary SQLite file."""
 
     TESTING = True
-    SECRET_KEY = "test-secret"  # noqa: S105 - test only
+    SECRET_KEY = secrets.token_urlsafe(48)  # per process: no cookie signed elsewhere is accepted
+    PUBLIC_BASE_URL = ""  # the test client's address, whatever the environment says
     SURVEY_SUBMIT_LIMIT = "1000 per minute"
     LOGIN_LIMIT = "1000 per minute"
     KIOSK_MIN_GAP_SECONDS = 5
@@ -86,16 +100,23 @@ class ProductionConfig(Config):
     DEMO_DATA_ALLOWED = False
     PRODUCTION = True
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
-    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     @classmethod
-    def validate(cls) -> None:
-        """Refuse to start with a default or short secret or without a database URL."""
+    def validate(cls) -> dict[str, str]:
+        """Refuse to start without a long secret or a database URL; the settings checked, read now."""
         secret = os.environ.get("SECRET_KEY", "")
-        if not secret or secret == DEFAULT_SECRET or len(secret) < 32:
+        if len(secret) < 32:
             raise RuntimeError("SECRET_KEY must be set to a random value of at least 32 characters in production")
-        if not os.environ.get("DATABASE_URL"):
+        database_url = os.environ.get("DATABASE_URL", "")
+        if not database_url:
             raise RuntimeError("DATABASE_URL must be set in production")
+        public_url = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise RuntimeError("PUBLIC_BASE_URL must be set in production to the absolute http(s) address citizens "
+                               "use, e.g. https://danhgia.khanhhoa.gov.vn (it is printed in every QR code)")
+        # The app runs with exactly the values checked here, even when the environment changed after import.
+        return {"SECRET_KEY": secret, "SQLALCHEMY_DATABASE_URI": database_url, "PUBLIC_BASE_URL": public_url}
 
 
 CONFIGS = {

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
 from flask_babel import get_locale, lazy_gettext
+from flask_login import current_user, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, CONFIGS, ProductionConfig
 
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .instance_secret import load_or_create_secret
 from .locale import select_locale
+from .sql_errors import register_terse_sql_errors
 
 
 def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
@@ -27,19 +31,24 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
         static_folder=str(BASE_DIR / "static"),
     )
     config_obj = CONFIGS[config or os.environ.get("APP_ENV", "development")] if not isinstance(config, type) else config
-    if config_obj is ProductionConfig or issubclass(config_obj, ProductionConfig):
-        ProductionConfig.validate()
     app.config.from_object(config_obj)
+    if issubclass(config_obj, ProductionConfig):
+        app.config.update(ProductionConfig.validate())
     app.config.update(overrides)
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": app.config["DB_POOL_SIZE"],
                                                    **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+    if not app.config.get("SECRET_KEY"):
+        # Development without SECRET_KEY: a random secret made once in the instance folder, never a constant.
+        app.config["SECRET_KEY"] = load_or_create_secret(Path(app.config["SECRET_KEY_FILE"]))
     if app.config.get("TRUST_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     os.makedirs(app.instance_path, exist_ok=True)
+    from .input_guard import register_input_guard
     from .security import register_security
 
-    register_security(app)  # first: the login gate runs before any other request hook
+    register_input_guard(app)  # first: no hook nor view reads text that no database can store
+    register_security(app)  # then the login gate, before any other request hook
     register_extensions(app)
     register_blueprints(app)
     register_template_helpers(app)
@@ -58,26 +67,23 @@ def register_extensions(app: Flask) -> None:
         app.before_request_funcs[None].remove(limiter._check_request_limit)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(BASE_DIR / "translations"))
-    login_manager.init_app(app)
+    # Templates get the lazy current_user proxy, not Flask-Login's eager one: rendering a citizen's page must not
+    # load a user (and rewrite the visitor's session through session protection).
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Vui lòng đăng nhập để tiếp tục.")
     login_manager.session_protection = "strong"
     from . import models  # noqa: F401 - registers the models on the metadata
-    from .models import User
+    from .auth.sessions import load_session_user, start_session
 
-    @login_manager.user_loader
-    def load_user(session_user_id: str) -> User | None:
-        from .parsing import parse_id
-
-        user_id, _, version = session_user_id.partition(":")
-        user_pk = parse_id(user_id)
-        user = db.session.get(User, user_pk) if user_pk is not None else None
-        if user is None or not user.active or version != str(user.session_version):
-            return None  # deactivated, or a session from before a password or role change
-        return user
+    # A login is a row in staff_sessions (see auth/sessions.py); there is no remember-me cookie.
+    login_manager.user_loader(load_session_user)
+    user_logged_in.connect(start_session, app)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         register_sqlite_fixes()
+    register_terse_sql_errors()
 
 
 _sqlite_fixed = False
@@ -110,6 +116,7 @@ def register_sqlite_fixes() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .account.views import bp as account_bp
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
@@ -120,7 +127,8 @@ def register_blueprints(app: Flask) -> None:
     from .qrcodes.views import bp as qrcodes_bp
     from .reports.views import bp as reports_bp
 
-    for blueprint in (public_bp, health_bp, kiosk_bp, phone_bp, qrcodes_bp, auth_bp, admin_bp, reports_bp, api_bp):
+    for blueprint in (public_bp, health_bp, kiosk_bp, phone_bp, qrcodes_bp, auth_bp, account_bp, admin_bp, reports_bp,
+                      api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the JSON API is read-only (GET) and answers problem+json
 

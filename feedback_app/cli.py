@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
+from .auth.passwords import password_problem
 from .extensions import db
 from .models import OrgUnit, User
 from .models.user import ROLES
@@ -60,7 +61,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("create-user")
     @click.argument("email")
     @click.option("--role", type=click.Choice(sorted(ROLES)), required=True)
-    @click.option("--password", help="At least 10 characters; asked for when omitted.")
+    @click.option("--password", help="At least 12 characters, hard to guess; asked for when omitted.")
     @click.option("--name", "full_name", default=None, help="Full name (defaults to the e-mail).")
     @click.option("--unit", "unit_code", default=None, help="Code of the unit the account is scoped to.")
     def create_user_command(email: str, role: str, password: str | None, full_name: str | None,
@@ -68,9 +69,10 @@ def register_commands(app: Flask) -> None:
         """Create a staff account scoped to a unit (the top unit when none is named)."""
         if password is None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        if len(password) < 10:
-            raise click.ClickException("The password needs at least 10 characters.")
         email = email.strip().lower()
+        problem = password_problem(password, email=email, full_name=full_name or "")
+        if problem:
+            raise click.ClickException(problem)
         if db.session.scalar(select(User).where(func.lower(User.email) == email)):
             raise click.ClickException(f"A user with e-mail {email} already exists.")
         if unit_code:

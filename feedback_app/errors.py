@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
@@ -43,6 +44,35 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.is_json or request.accept_mimetypes.best == "application/json"
 
 
+def _sent_values() -> list[str]:
+    """The text the visitor sent (query, form, JSON strings), longest first."""
+    values = list(request.args.values())
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += request.form.values()
+    try:
+        stack = [request.get_json(silent=True)]
+    except Exception:  # noqa: BLE001 - a body that does not parse holds nothing to scrub
+        stack = []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            values.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    # Short values ("5", "vi") are answers and codes, and would blank out the traceback's own words.
+    return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
+
+
+def log_unexpected(app: Flask, error: Exception) -> None:
+    """Log a 500 with its traceback, but never what people typed: exception texts often quote it."""
+    text = "".join(traceback.format_exception(error))
+    for value in _sent_values():
+        text = text.replace(value, "[…]")
+    app.logger.error("unhandled error on %s %s (%s)\n%s", request.method, request.path, request.endpoint, text)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> Any:
@@ -58,13 +88,13 @@ def register_error_handlers(app: Flask) -> None:
         custom = error.description if error.description != type(error).description and code != 429 else None
         message = str(custom or MESSAGES.get(code, error.description or ""))
         if wants_json():
-            return problem(code, error.name, message)
+            return problem(code, error.name, message, getattr(error, "errors", None))
         return render_template("errors/error.html", code=code, message=message), code
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Any:
         db.session.rollback()
-        app.logger.exception("unhandled error")
+        log_unexpected(app, error)
         if app.config.get("TESTING") and app.config.get("PROPAGATE_TEST_ERRORS", True):
             raise error
         if wants_json():

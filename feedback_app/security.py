@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,11 +54,20 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
+def logged_in() -> bool:
+    """Whether a staff member is logged in; a visitor's session (a kiosk's form token) is never looked at by
+    Flask-Login, whose strong session protection would otherwise rewrite it and clear cookies on each request."""
+    return "_user_id" in session and current_user.is_authenticated
+
+
 def require_login_unless_public() -> Any:
     """before_request: anything not on the allowlist needs a logged-in staff member."""
-    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+    if request.endpoint == "static":
         return None
-    if current_user.is_authenticated:
+    # Loading the user checks (and may end or touch) the server-side session: done here, before any view,
+    # so that write is never mixed into a view's own transaction.
+    authenticated = logged_in()
+    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS or authenticated:
         return None
     if request.path.startswith("/api/"):
         abort(401)
@@ -72,9 +81,21 @@ CSP = (
 )
 
 
+def _private_answer() -> bool:
+    """Whether this answer is for staff eyes: it must not stay in a browser's or a proxy's cache."""
+    if request.endpoint == "static":
+        return False
+    if request.path.startswith("/api/") or request.endpoint == "auth.login":
+        return True
+    return request.endpoint not in PUBLIC_ENDPOINTS or logged_in()
+
+
 def add_security_headers(response: Any) -> Any:
-    """after_request: CSP without inline script, no framing, HSTS behind HTTPS."""
+    """after_request: CSP without inline script, no framing, HSTS behind HTTPS, no-store for staff."""
     headers = response.headers
+    # A page's own Cache-Control wins: the survey pages already say no-store, QR images may be cached.
+    if "Cache-Control" not in headers and _private_answer():
+        headers["Cache-Control"] = "no-store"
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")

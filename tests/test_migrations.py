@@ -45,11 +45,11 @@ def _row(conn, table: str, **values) -> int:
 
 
 def test_the_survey_review_migration_keeps_existing_responses(app, tmp_root):
-    """0010 rebuilds the questions table on SQLite: the answers that point at it must all survive, and the
+    """0007 rebuilds the questions table on SQLite: the answers that point at it must all survive, and the
     shipped version 1 is marked as revision 1 of the seed."""
     application = migrated_app(app.config["BACKEND"], tmp_root, "migration_data")
     with application.app_context():
-        downgrade(revision="0004_session_version")
+        downgrade(revision="0006_login_throttles")
         with db.engine.begin() as conn:
             family = _row(conn, "questionnaires", code="SIPAS-2640", title="SIPAS", is_default=True)
             version = _row(conn, "questionnaire_versions", questionnaire_id=family, number=1, status="published",

@@ -8,6 +8,8 @@ from xml.etree import ElementTree
 import pytest
 from PIL import Image
 
+from feedback_app.qrcodes.services import survey_url
+
 
 def test_png_and_svg_are_real_images(client, world):
     png = client.get(f"/qr/{world.counter_a.code}.png")
@@ -21,11 +23,29 @@ def test_png_and_svg_are_real_images(client, world):
     assert client.get("/qr/NOPE.png").status_code == 404
 
 
-def test_qr_decodes_to_the_public_survey_url(client, world, app):
+def _decoded(client, path: str, **kwargs) -> list[str]:
     zxingcpp = pytest.importorskip("zxingcpp")
-    png = client.get(f"/qr/{world.counter_a.code}.png").data
-    decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("L"))]
-    assert decoded == [f"{app.config['PUBLIC_BASE_URL']}/q/{world.counter_a.code}"]
+    png = client.get(path, **kwargs).data
+    return [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("L"))]
+
+
+def test_qr_follows_the_address_in_use_when_no_public_address_is_set(client, world, app):
+    assert not app.config["PUBLIC_BASE_URL"]  # testing, like development, sets none
+    path = f"/qr/{world.counter_a.code}.png"
+    assert _decoded(client, path) == [f"http://localhost/q/{world.counter_a.code}"]
+    # A tablet on the office network reaches the app at another address: the code leads there too.
+    assert _decoded(client, path, base_url="http://192.168.1.20:5000") == [
+        f"http://192.168.1.20:5000/q/{world.counter_a.code}"]
+
+
+def test_qr_encodes_the_public_address_when_set(client, world, app, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://danhgia.khanhhoa.gov.vn")
+    assert _decoded(client, f"/qr/{world.counter_a.code}.png", base_url="http://10.0.0.5:8000") == [
+        f"https://danhgia.khanhhoa.gov.vn/q/{world.counter_a.code}"]
+
+
+def test_survey_url_outside_a_request_is_the_local_default(app, world):
+    assert survey_url(world.counter_a) == f"http://127.0.0.1:5000/q/{world.counter_a.code}"
 
 
 def test_poster_is_for_staff_and_shows_the_short_url(client, world, login_as, app):
@@ -33,7 +53,7 @@ def test_poster_is_for_staff_and_shows_the_short_url(client, world, login_as, ap
     login_as("office")
     html = client.get(f"/admin/counters/{world.counter_a.code}/poster").get_data(as_text=True)
     assert world.unit_a.name in html and world.counter_a.name in html
-    assert f"{app.config['PUBLIC_BASE_URL']}/q/{world.counter_a.code}" in html
+    assert f"http://localhost/q/{world.counter_a.code}" in html
     assert "<svg" in html and "Quét mã QR" in html
 
 

@@ -30,6 +30,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..auth.passwords import StrongPassword
 from ..form_messages import TranslatedForm
 from ..labels import CHANNEL_LABELS, COMPARISON_LABELS, EVENT_KIND_LABELS, ROLE_LABELS, UNIT_TYPE_LABELS, choices_of
 from .choices import options
@@ -128,7 +129,7 @@ class UserForm(TranslatedForm):
     officer_id = SelectField(_l("Là công chức (vai trò tại quầy)"), coerce=optional_int, validators=[Optional()])
     active = BooleanField(_l("Đang hoạt động"), default=True)
     new_password = PasswordField(_l("Mật khẩu mới (để trống nếu không đổi)"),
-                                 validators=[Optional(), Length(min=10, message=_l("Mật khẩu cần ít nhất 10 ký tự."))])
+                                 validators=[Optional(), StrongPassword()])
 
     def validate_officer_id(self, field: SelectField) -> None:
         if self.role.data == "counter" and not field.data:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from ..qrcodes.services import public_base_url
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 
@@ -36,7 +36,7 @@ def openapi_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Feedback app API", "version": "1.0.0",
                  "description": "Counters and SIPAS satisfaction figures."},
-        "servers": [{"url": current_app.config["PUBLIC_BASE_URL"]}],
+        "servers": [{"url": public_base_url()}],
         "paths": {
             "/api/v1/counters": {"get": {
                 "summary": "Public list of counters with survey page and QR image URLs",

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..audit import record
 from ..extensions import db, limiter
+from ..redirects import safe_local_path
 from .forms import EmptyForm, LoginForm
 from .services import LoginRefused, authenticate
+from .sessions import end_current_session
 
 bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and not urlparse(target).netloc and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("reports.results")
+    return safe_local_path(target, url_for("reports.results"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -32,14 +32,14 @@ def login() -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            user = authenticate(form.email.data, form.password.data)
+            user = authenticate(form.email.data, form.password.data, request.remote_addr)
         except LoginRefused as refused:
             form.password.errors = [str(refused)]
             status = 400
         else:
             session.clear()  # a new session at login: nothing carried over from before
-            session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
-            login_user(user)
+            session.permanent = True  # the cookie goes after PERMANENT_SESSION_LIFETIME, the row ends then too
+            login_user(user, remember=False)  # starts the server-side session (auth/sessions.py)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
@@ -53,8 +53,9 @@ def logout() -> Any:
     form = EmptyForm()
     if form.validate_on_submit():
         record(current_user, "logout", current_user._get_current_object())
+        end_current_session("logout")  # a copy of the cookie opens nothing from now on
         db.session.commit()
         logout_user()
         session.clear()
-        flash("Bạn đã đăng xuất.", "info")
+        flash(_("Bạn đã đăng xuất."), "info")
     return redirect(url_for("auth.login"))

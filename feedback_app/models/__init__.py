@@ -1,7 +1,9 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
 from .audit import AuditEvent
+from .login_throttle import LoginThrottle
 from .org import Counter, Field, KioskDevice, Officer, OrgEvent, OrgUnit, Service, officer_counters
+from .staff_session import StaffSession
 from .survey import (
     Answer,
     Campaign,
@@ -19,7 +21,7 @@ from .survey import (
 from .user import User
 
 __all__ = [
-    "Answer", "AuditEvent", "Campaign", "Counter", "Factor", "Field", "KioskDevice", "Officer", "OrgEvent",
-    "OrgUnit", "Question", "QuestionOption", "Questionnaire", "QuestionnaireVersion", "RefusedSubmission", "Response",
-    "ScaleLevel", "Service", "Target", "User", "campaign_units", "officer_counters",
+    "Answer", "AuditEvent", "Campaign", "Counter", "Factor", "Field", "KioskDevice", "LoginThrottle", "Officer",
+    "OrgEvent", "OrgUnit", "Question", "QuestionOption", "Questionnaire", "QuestionnaireVersion", "RefusedSubmission",
+    "Response", "ScaleLevel", "Service", "StaffSession", "Target", "User", "campaign_units", "officer_counters",
 ]

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 from datetime import datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..labels import ROLE_LABELS, label_of
 from ..timeutil import utcnow
 from .org import Officer, OrgUnit
+from .staff_session import StaffSession
 
 ROLES = {
     "admin": "Quản trị hệ thống",
@@ -23,6 +27,17 @@ ROLES = {
     "viewer": "Lãnh đạo / chỉ xem",
 }
 _hasher = PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))  # made once per process, with the current parameters
+
+
+def burn_password_check(password: str) -> None:
+    """One argon2 verification that cannot succeed: an unknown e-mail costs as long as a known one."""
+    with contextlib.suppress(VerificationError, InvalidHashError):
+        _hasher.verify(_dummy_hash(), password)
 
 
 class User(UserMixin, db.Model):
@@ -41,10 +56,6 @@ class User(UserMixin, db.Model):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     active: Mapped[bool] = mapped_column(default=True)
-    # Part of the session's user id: raising it (new password, new role, deactivation) ends every session.
-    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -55,13 +66,12 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
 
-    def get_id(self) -> str:
-        """What the session remembers: the id and the session version."""
-        return f"{self.id}:{self.session_version}"
-
-    def end_sessions(self) -> None:
-        """Log this user out everywhere (their next request finds an outdated session version)."""
-        self.session_version = (self.session_version or 1) + 1
+    def end_sessions(self, reason: str = "changed", keep: int | None = None) -> None:
+        """Log this user out everywhere (new password, role, scope, deactivation), except session `keep`."""
+        ending = update(StaffSession).where(StaffSession.user_id == self.id, StaffSession.ended_at.is_(None))
+        if keep is not None:
+            ending = ending.where(StaffSession.id != keep)
+        db.session.execute(ending.values(ended_at=utcnow(), ended_reason=reason))
 
     def set_password(self, password: str) -> None:
         """Store an argon2 hash of the password."""

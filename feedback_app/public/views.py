@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlparse
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 
 from ..extensions import db
 from ..models import Counter, OrgUnit
+from ..redirects import safe_local_path
 
 bp = Blueprint("public", __name__)
 health_bp = Blueprint("health", __name__)
@@ -26,16 +27,14 @@ def home() -> Any:
 @bp.get("/lang/<code>")
 def set_language(code: str) -> Any:
     """Switch between Vietnamese and English and go back to the page the visitor was on."""
-    target = request.args.get("next") or request.referrer or url_for("public.home")
-    parsed = urlparse(target)
-    same_site = not parsed.netloc or parsed.netloc == request.host
-    # Only same-site paths: never an open redirect.
-    path = parsed.path if same_site else url_for("public.home")
-    # A lang= left in the address would outrank the choice just made.
-    query = urlencode([(k, v) for k, v in parse_qsl(parsed.query) if k != "lang"]) if same_site else ""
-    if query:
-        path = f"{path}?{query}"
-    response = redirect(path or "/")
+    home = url_for("public.home")
+    target = request.args.get("next")
+    if target is None and request.referrer:
+        # The referrer is a full address: only its path and query, and only when it is this site.
+        referrer = urlsplit(request.referrer)
+        if referrer.scheme in ("http", "https") and referrer.netloc == request.host:
+            target = f"{referrer.path}?{referrer.query}" if referrer.query else referrer.path
+    response = redirect(safe_local_path(target, home))
     if code in ("vi", "en"):
         response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax")
     return response

@@ -1,4 +1,4 @@
-"""Build a counter's QR code (SVG, PNG) pointing at PUBLIC_BASE_URL/q/<code>."""
+"""Build a counter's QR code (SVG, PNG) pointing at <public address>/q/<code>."""
 
 from __future__ import annotations
 
@@ -6,14 +6,25 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import current_app
+from flask import current_app, has_request_context, request
 
 from ..models import Counter
+
+LOCAL_BASE_URL = "http://127.0.0.1:5000"  # `make run`, for commands that run outside any request
+
+
+def public_base_url() -> str:
+    """PUBLIC_BASE_URL (required in production); otherwise the address this request came to."""
+    configured = current_app.config.get("PUBLIC_BASE_URL")
+    if configured:
+        return configured
+    # Development: a tablet on the office network reaches the app at the LAN address, not at 127.0.0.1.
+    return request.host_url.rstrip("/") if has_request_context() else LOCAL_BASE_URL
 
 
 def survey_url(counter: Counter) -> str:
     """The address printed under the code and encoded in it."""
-    return f"{current_app.config['PUBLIC_BASE_URL']}/q/{counter.code}"
+    return f"{public_base_url()}/q/{counter.code}"
 
 
 def _qr(data: str) -> qrcode.QRCode:

@@ -1,7 +1,7 @@
 """survey review: screening, seed source, kiosk clocks, refused responses, target comparison
 
-Revision ID: 0010_survey_review
-Revises: 0004_session_version
+Revision ID: 0007_survey_review
+Revises: 0006_login_throttles
 Create Date: 2026-11-30 10:52:12.943197
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010_survey_review'
-down_revision = '0004_session_version'
+revision = '0007_survey_review'
+down_revision = '0006_login_throttles'
 branch_labels = None
 depends_on = None
 
