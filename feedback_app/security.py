@@ -90,19 +90,28 @@ def _private_answer() -> bool:
     return request.endpoint not in PUBLIC_ENDPOINTS or logged_in()
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def add_security_headers(response: Any) -> Any:
     """after_request: CSP without inline script, no framing, HSTS behind HTTPS, no-store for staff."""
     headers = response.headers
-    # A page's own Cache-Control wins: the survey pages already say no-store, QR images may be cached.
-    if "Cache-Control" not in headers and _private_answer():
-        headers["Cache-Control"] = "no-store"
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    # One pass over what the view set (this runs on every response): a page's own value wins, e.g. the survey
+    # pages' no-store, the QR images' public caching.
+    present = {name.lower() for name, _value in headers.items()}
+    wanted = list(SECURITY_HEADERS)
     if request.is_secure or current_app.config.get("PRODUCTION"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        wanted.append(HSTS)
+    if "cache-control" not in present and _private_answer():
+        wanted.append(("Cache-Control", "no-store"))
+    headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     return response
 
 

@@ -19,13 +19,7 @@ from ..timeutil import utcnow
 from .org import Officer, OrgUnit
 from .staff_session import StaffSession
 
-ROLES = {
-    "admin": "Quản trị hệ thống",
-    "office": "Văn phòng Sở",
-    "unit": "Đơn vị chuyên môn",
-    "counter": "Công chức tại quầy",
-    "viewer": "Lãnh đạo / chỉ xem",
-}
+ROLES = ("admin", "office", "unit", "counter", "viewer")  # names: feedback_app/labels.py ROLE_LABELS
 _hasher = PasswordHasher()
 
 
