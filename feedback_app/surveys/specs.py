@@ -20,6 +20,7 @@ from ..extensions import db
 from ..models import Counter, Officer, Question, QuestionnaireVersion, Service, officer_counters
 from ..models.org import initials
 from ..models.survey import SCALE_KINDS, current_version_query
+from ..parsing import parse_id
 
 
 @dataclass(frozen=True)
@@ -265,8 +266,6 @@ def last_known_counter(code: str) -> CounterInfo | None:
 def cached_version(raw_version_id: object, counter: CounterInfo | None) -> VersionSpec | None:
     """A version already in this process's cache, without the database: the one a page names, else the
     counter's current one."""
-    from ..parsing import parse_id
-
     wanted = parse_id(raw_version_id) or (counter.version_id if counter else None)
     for (version_id, _published), spec in list(_caches()["versions"].items()):
         if version_id == wanted:
