@@ -26,6 +26,9 @@ def register_commands(app: Flask) -> None:
                        f"{', '.join(outcome.upgraded)}")
         if outcome.kept_custom:
             click.echo(f"Kept as customised by staff: {', '.join(outcome.kept_custom)}")
+        if outcome.waiting_for_draft:
+            click.echo(f"Newer shipped revision not published while a draft is open (publish or finish the "
+                       f"draft, then run seed again): {', '.join(outcome.waiting_for_draft)}")
 
     @app.cli.command("demo-data")
     def demo_data_command() -> None:

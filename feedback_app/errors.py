@@ -26,9 +26,10 @@ MESSAGES = {
 }
 
 
-def problem(status: int, title: str, detail: str | None = None, errors: dict[str, str] | None = None) -> Any:
-    """An RFC 9457 problem document."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+def problem(status: int, title: str, detail: str | None = None, errors: dict[str, str] | None = None,
+            extra: dict[str, Any] | None = None) -> Any:
+    """An RFC 9457 problem document (extra: members of the problem type, e.g. the kiosk's "kept")."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, **(extra or {})}
     if detail:
         body["detail"] = detail
     if errors:
@@ -70,7 +71,8 @@ def log_unexpected(app: Flask, error: Exception) -> None:
     text = "".join(traceback.format_exception(error))
     for value in _sent_values():
         text = text.replace(value, "[…]")
-    app.logger.error("unhandled error on %s %s (%s)\n%s", request.method, request.path, request.endpoint, text)
+    # %r: a path is what the client sent; decoded line breaks in it must not forge log lines.
+    app.logger.error("unhandled error on %s %r (%s)\n%s", request.method, request.path, request.endpoint, text)
 
 
 def register_error_handlers(app: Flask) -> None:

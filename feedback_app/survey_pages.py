@@ -3,21 +3,23 @@ from, the one submission ceiling, and page fragments rendered once per version a
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from flask import abort, current_app, request
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from .extensions import limiter
 from .kiosk.devices import DEVICE_COOKIE, registered_device
+from .netaddr import request_address
 from .parsing import parse_id
 from .surveys.specs import CounterInfo, UnknownCounter, UnknownVersion, VersionSpec, counter_info, version_for_page
 
-FRAGMENT_CACHE_MAX = 512
+FRAGMENT_CACHE_MAX = 4096  # about ten pages a counter (languages, channels, devices): hundreds of counters
 # Stand-ins for the per-request values of a cached page (form token, response key), replaced on the way out.
 CSRF_SLOT = "csrf0slot0f0a0cached0page"
 KEY_SLOT = "key0slot0f0a0cached0page"
@@ -32,7 +34,7 @@ def submitter() -> str:
     """Whom the ceiling counts: a registered kiosk by its device (a centre's kiosks share one address);
     anyone else, whatever cookie they send, by address."""
     device = registered_device(request.cookies.get(DEVICE_COOKIE))
-    return f"device:{device.id}" if device is not None else get_remote_address()
+    return f"device:{device.id}" if device is not None else request_address()
 
 
 # One ceiling per submitter across every way of submitting a survey.
@@ -76,16 +78,23 @@ def fill_slots(page: str, key: str | None = None) -> str:
     return page.replace(KEY_SLOT, key) if key is not None else page
 
 
+_fragments_lock = threading.Lock()
+
+
 def cached_fragment(key: Hashable, render: Callable[[], str]) -> Markup:
-    """HTML that depends only on its key (a published version, a counter's details, the language),
-    rendered once per process."""
-    cache = current_app.extensions.setdefault("page_fragments", {})
-    html = cache.get(key)
-    if html is None:
-        html = Markup(render())  # noqa: S704 - rendered by our own autoescaping templates
-        if len(cache) >= FRAGMENT_CACHE_MAX:
-            cache.clear()  # counters' details change now and then; old keys must not pile up
+    """HTML that depends only on its key (a counter's details, a published version, the language), rendered
+    once per process and kept while it is among the FRAGMENT_CACHE_MAX most recently used."""
+    cache: OrderedDict = current_app.extensions.setdefault("page_fragments", OrderedDict())
+    with _fragments_lock:  # threaded workers share the cache
+        html = cache.get(key)
+        if html is not None:
+            cache.move_to_end(key)
+            return html
+    html = Markup(render())  # noqa: S704 - rendered by our own autoescaping templates
+    with _fragments_lock:
         cache[key] = html
+        while len(cache) > FRAGMENT_CACHE_MAX:
+            cache.popitem(last=False)
     return html
 
 

@@ -98,6 +98,9 @@ def run_migrations_online():
             context.configure(
                 connection=connection,
                 target_metadata=get_metadata(),
+                # SQLite does run DDL inside a transaction (the app begins them IMMEDIATE): all revisions and
+                # the foreign-key check below then commit or roll back together.
+                transactional_ddl=True if sqlite else None,
                 **conf_args
             )
 

@@ -56,17 +56,15 @@ def test_rate_limit_gives_a_friendly_429(client, world, app):
 
 
 REDIS_CHECK = """
-import json, sys, uuid
+import json, sys
 from feedback_app import create_app
 from feedback_app.extensions import db, limiter
-# Two app servers sharing one Redis: the ceiling counts requests to both.
-prefix = uuid.uuid4().hex
-apps = [create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite://", RATELIMIT_STORAGE_URI=sys.argv[1],
-                   RATELIMIT_KEY_PREFIX=prefix, SURVEY_SUBMIT_LIMIT="3 per minute") for _ in range(2)]
-for app in apps:
-    with app.app_context():
-        db.create_all()
-codes = [apps[n % 2].test_client().post("/q/NO-SUCH-COUNTER", data={}).status_code for n in range(4)]
+# One app server: two submissions against a ceiling of three, counted in the storage given.
+app = create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite://", RATELIMIT_STORAGE_URI=sys.argv[1],
+                 RATELIMIT_KEY_PREFIX=sys.argv[2], SURVEY_SUBMIT_LIMIT="3 per minute")
+with app.app_context():
+    db.create_all()
+codes = [app.test_client().post("/q/NO-SUCH-COUNTER", data={}).status_code for _ in range(2)]
 print(json.dumps({"codes": codes, "storage": type(limiter.storage).__name__}))
 """
 
@@ -83,11 +81,21 @@ def test_limits_are_shared_through_redis_when_configured():
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", 6379)) != 0:
             pytest.skip("no Redis on 127.0.0.1:6379")
+    import uuid
+
     root = Path(__file__).resolve().parent.parent
-    result = subprocess.run([sys.executable, "-c", REDIS_CHECK, "redis://127.0.0.1:6379/15"],  # noqa: S603
-                            env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=60,
-                            cwd=root)
-    assert result.returncode == 0, result.stderr[-800:]
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    assert outcome["storage"] == "RedisStorage"
-    assert outcome["codes"] == [404, 404, 404, 429]  # the fourth submission, on either server, is refused
+    prefix = uuid.uuid4().hex
+
+    def server(storage: str) -> dict:
+        """One app server in a process of its own."""
+        result = subprocess.run([sys.executable, "-c", REDIS_CHECK, storage, prefix],  # noqa: S603
+                                env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True,
+                                timeout=60, cwd=root)
+        assert result.returncode == 0, result.stderr[-800:]
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    first, second = server("redis://127.0.0.1:6379/15"), server("redis://127.0.0.1:6379/15")
+    assert first == {"codes": [404, 404], "storage": "RedisStorage"}
+    assert second["codes"] == [404, 429]  # the second server counts what the first one saw
+    # Memory storage, for contrast: each process counts alone, and the same address gets through again.
+    assert server("memory://")["codes"] == [404, 404]

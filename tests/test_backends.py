@@ -11,9 +11,7 @@ from .conftest import _PG_PROBLEM
 def test_the_postgresql_run_talks_to_a_postgresql_15_server(app):
     """Skipped, with the reason, when the suite ran on SQLite only (CI requires PostgreSQL)."""
     if app.config["BACKEND"] != "postgresql":
-        if _PG_PROBLEM:
-            pytest.skip(_PG_PROBLEM)
-        return  # the SQLite run: its twin below checks the server
+        pytest.skip(_PG_PROBLEM or "the SQLite run: its PostgreSQL twin checks the server")
     with app.app_context():
         with db.engine.connect() as conn:
             assert conn.dialect.name == "postgresql"

@@ -55,9 +55,21 @@ def test_poster_is_for_staff_and_shows_the_short_url(client, world, login_as, ap
     assert world.unit_a.name in html and world.counter_a.name in html
     assert f"http://localhost/q/{world.counter_a.code}" in html
     assert "<svg" in html and "Quét mã QR" in html
+    assert "Mất khoảng 5 phút" in html  # as honest as the form itself
 
 
 def test_poster_of_another_agencys_counter_is_not_found(client, world, login_as):
     login_as("office", unit=world.unit_b)
     assert client.get(f"/admin/counters/{world.counter_a.code}/poster").status_code == 404
     assert client.get(f"/admin/counters/{world.counter_b.code}/poster").status_code == 200
+
+
+def test_a_qr_image_of_the_address_in_use_is_not_shared_by_caches(client, world, app):
+    """Without PUBLIC_BASE_URL the code follows the Host a visitor used: no shared cache may keep it."""
+    app.config["PUBLIC_BASE_URL"] = ""
+    try:
+        assert client.get(f"/qr/{world.counter_a.code}.png").headers["Cache-Control"].startswith("private")
+        app.config["PUBLIC_BASE_URL"] = "https://danhgia.example.gov.vn"
+        assert client.get(f"/qr/{world.counter_a.code}.png").headers["Cache-Control"].startswith("public")
+    finally:
+        app.config["PUBLIC_BASE_URL"] = ""

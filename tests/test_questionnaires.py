@@ -64,3 +64,11 @@ def test_the_seed_command_says_what_it_did(app, world):
     assert "New shipped revision published" in result.output and "SIPAS-2640" in result.output
     assert db.session.scalar(select(Question.id).where(Question.kind == "screening",
                                                        Question.version_id != old.id)) is not None
+
+
+def test_seed_waits_while_staff_edit_a_draft_and_says_so(world):
+    old = factories.sipas_version()
+    _pretend_installed_from_revision_1(old)
+    new_draft_from(old)
+    outcome = seed_questionnaires()
+    assert outcome.upgraded == [] and outcome.waiting_for_draft == ["SIPAS-2640"]

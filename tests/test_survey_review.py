@@ -8,7 +8,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from feedback_app.extensions import db, limiter
-from feedback_app.models import Answer, KioskDevice, RefusedSubmission, Response
+from feedback_app.models import Answer, RefusedSubmission, Response
 
 from . import factories
 from .test_kiosk import _payload, _post, _register_device, _token
@@ -68,6 +68,8 @@ def test_the_language_switch_brings_the_answers_back_in_the_other_language(clien
     assert 'value="000.00.17.H42-261120-0001"' in html
     assert "The waiting area has enough seats" in html and 'class="err"' not in html
     assert "lang=en" in response.headers["Set-Cookie"]
+    assert f'value="{page["key"]}"' not in html  # a posted key is never taken over: a new one
+    assert re.search(r'name="key" value="[0-9a-f]{32}"', html)
     assert _count() == 0
 
 
@@ -175,17 +177,19 @@ def test_a_registered_kiosk_has_its_own_ceiling_and_marks_its_responses_verified
     assert [(r.device_id is not None, r.verified) for r in rows] == [(True, True), (True, True), (False, False)]
 
 
-def test_a_response_the_server_refuses_is_kept_for_staff(client, world, login_as, db_session):
+def test_a_registered_kiosks_refused_response_is_kept_for_staff_once(client, world, login_as, db_session):
+    device = _register_device(client, world, login_as)
     body = _payload(world)
     first = next(q for q in world.version.questions if q.is_scale)
     del body["answers"][f"q{first.id}"]
     response = _post(client, world, body)
     assert response.status_code == 400 and response.get_json()["kept"] is True
+    assert _post(client, world, body).get_json()["kept"] is True  # its reply was lost: sent again, kept once
     stale = {**_payload(world), "version_id": 999_999}
     assert _post(client, world, stale).status_code == 409
     kept = db_session.scalars(select(RefusedSubmission).order_by(RefusedSubmission.id)).all()
-    assert [(r.reason, r.counter_id) for r in kept] == [("invalid", world.counter_a.id),
-                                                        ("unknown_version", world.counter_a.id)]
+    assert [(r.reason, r.counter_id, r.device_id) for r in kept] == [
+        ("invalid", world.counter_a.id, device.id), ("unknown_version", world.counter_a.id, device.id)]
     assert kept[0].payload["key"] == body["key"] and f"q{first.id}" in kept[0].errors
     assert _count() == 0  # kept apart: nothing counts
     login_as("office")
@@ -199,7 +203,17 @@ def test_a_response_the_server_refuses_is_kept_for_staff(client, world, login_as
     assert {r.status for r in db_session.scalars(select(RefusedSubmission))} == {"resolved"}
 
 
+def test_an_open_pages_refused_response_is_not_stored(client, world, db_session):
+    """Anyone can load a kiosk page: what an unregistered browser sends wrong is refused, not queued for staff."""
+    body = _payload(world)
+    del body["answers"][next(iter(body["answers"]))]
+    response = _post(client, world, body)
+    assert response.status_code == 400 and response.get_json()["kept"] is False
+    assert _count(RefusedSubmission) == 0
+
+
 def test_refused_responses_of_another_agency_stay_out_of_sight(client, world, login_as, db_session):
+    _register_device(client, world, login_as)
     body = _payload(world)
     del body["answers"][next(iter(body["answers"]))]
     _post(client, world, body)
@@ -220,7 +234,6 @@ def test_the_heartbeat_records_when_the_device_was_last_seen(client, world, logi
     client.get(f"/k/{world.counter_a.code}/token?pending=0")
     db_session.refresh(device)
     assert device.queue_empty_at is not None
-    assert db_session.get(KioskDevice, device.id).queue_empty_at is not None
 
 
 # --- Public pages of an inactive counter ------------------------------------------------------------------------
@@ -240,6 +253,7 @@ def test_heartbeats_write_at_most_every_ten_seconds_per_device(client, world, lo
     client.get(f"/k/{world.counter_a.code}/token?pending=0")
     db_session.refresh(device)
     first = device.queue_empty_at
+    assert first is not None
     client.get(f"/k/{world.counter_a.code}/token?pending=0")  # a moment later: nothing to write
     db_session.refresh(device)
     assert device.queue_empty_at == first
@@ -256,3 +270,11 @@ def test_a_plain_token_request_is_not_counted_but_a_device_cookie_is(client, wor
     finally:
         app.config["KIOSK_TOKEN_LIMIT"] = "30 per minute"
         limiter.reset()
+
+
+def test_the_kiosk_list_shows_when_each_tablet_last_called_in(client, world, login_as):
+    _register_device(client, world, login_as)
+    login_as("office")
+    assert "Chưa" in client.get("/admin/kiosks").get_data(as_text=True)  # never called in yet
+    client.get(f"/k/{world.counter_a.code}/token?pending=0")
+    assert "Chưa" not in client.get("/admin/kiosks").get_data(as_text=True)

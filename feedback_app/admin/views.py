@@ -47,7 +47,7 @@ from ..scoping import scope_condition, unit_with_descendants, visible_unit_ids
 from ..security import roles_required
 from ..surveys.campaigns import campaign_progress, save_campaign
 from ..surveys.review import REVIEWER_ROLES, resolve_refused, review_responses
-from ..timeutil import format_date
+from ..timeutil import format_date, format_datetime
 from . import choices, forms
 from .crud import Crud, FormRefused
 from .photos import UnreadableImage, portrait_jpeg
@@ -261,6 +261,8 @@ CRUDS = [
     Crud("kiosks", KioskDevice, forms.KioskDeviceForm, _l("Thiết bị kiosk"), [
         (_l("Tên"), lambda d: d.name), (_l("Quầy"), lambda d: d.counter.name),
         (_l("Đăng ký"), lambda d: format_date(d.registered_at)),
+        # A tablet that stopped calling in (its heartbeat, every two minutes) is offline or switched off.
+        (_l("Liên lạc lần cuối"), lambda d: format_datetime(d.last_seen_at) if d.last_seen_at else _("Chưa")),
         (_l("Hoạt động"), lambda d: _("Có") if d.active else _("Không")),
     ], roles=OFFICE, order_by=KioskDevice.name, prepare_form=_prepare_kiosk, save=_save_kiosk,
         load=(selectinload(KioskDevice.counter),),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..models import LoginThrottle
+from ..netaddr import counted_address
 from ..timeutil import as_utc
 
 
@@ -31,19 +31,6 @@ class ThrottleKeys:
     address: str  # any e-mail from this address
 
 
-def _address(ip: str | None) -> str:
-    """The address as counted: IPv6 by its /64, which one subscriber usually holds whole."""
-    try:
-        parsed = ipaddress.ip_address(ip or "")
-    except ValueError:
-        return ip or "-"
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)  # ::ffff:a.b.c.d is the IPv4 address a.b.c.d
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return str(parsed)
-
-
 def _digest(*parts: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, "|".join(("login-throttle", *parts)).encode(), hashlib.sha256).hexdigest()
@@ -51,7 +38,7 @@ def _digest(*parts: str) -> str:
 
 def keys_for(email: str, ip: str | None) -> ThrottleKeys:
     """The keyed hashes of (e-mail, address) and of the address; the e-mail need not have an account."""
-    address = _address(ip)
+    address = counted_address(ip)
     return ThrottleKeys(pair=_digest("pair", email.strip().lower(), address), address=_digest("address", address))
 
 

@@ -30,7 +30,7 @@ from ..survey_pages import (
 from ..surveys.refusals import keep_refused
 from ..surveys.specs import UnknownVersion
 from ..surveys.submission import DuplicateSubmission, SubmissionContext, SurveyValidationError, submit_response
-from .devices import DEVICE_COOKIE, device_for, record_heartbeat
+from .devices import DEVICE_COOKIE, DeviceInfo, device_for, record_heartbeat
 
 bp = Blueprint("kiosk", __name__)
 
@@ -43,8 +43,8 @@ def kiosk_page(code: str) -> Any:
     device = device_for(counter.id, request.cookies.get(DEVICE_COOKIE))
     lang = select_locale()
     config = current_app.config
-    key = ("kiosk", counter, version.id, version.published_at, lang, device.name if device else None,
-           config["KIOSK_MIN_GAP_SECONDS"], config["KIOSK_IDLE_RESET_SECONDS"])
+    key = ("kiosk", counter.code, counter.stamp, version.id, version.published_at, lang,
+           device.name if device else None, config["KIOSK_MIN_GAP_SECONDS"], config["KIOSK_IDLE_RESET_SECONDS"])
     page = cached_fragment(key, lambda: render_template(
         "kiosk/kiosk.html", counter=counter, version=version, device=device, minutes=survey_minutes(version),
         step_count=_step_count(counter, version), min_gap=config["KIOSK_MIN_GAP_SECONDS"],
@@ -100,9 +100,8 @@ def kiosk_submit(code: str) -> Any:
     try:
         version = page_version(counter, payload.get("version_id"))
     except UnknownVersion:
-        keep_refused(counter.id, device.id if device else None, payload, "unknown_version", {})
-        db.session.commit()
-        return _refused(409, "Conflict", _("Phiếu khảo sát đã được cập nhật. Vui lòng tải lại trang."))
+        return _refused(device, payload, "unknown_version", {}, 409, "Conflict",
+                        _("Phiếu khảo sát đã được cập nhật. Vui lòng tải lại trang."))
     ctx = SubmissionContext(
         channel="kiosk", counter=counter, version=version,
         language=payload.get("lang") if payload.get("lang") in ("vi", "en") else "vi",
@@ -113,9 +112,8 @@ def kiosk_submit(code: str) -> Any:
         submit_response(ctx, _as_form(payload), str(payload.get("key") or ""))
     except SurveyValidationError as error:
         db.session.rollback()
-        keep_refused(counter.id, device.id if device else None, payload, "invalid", error.errors)
-        db.session.commit()
-        return _refused(400, "Bad Request", _("Vui lòng trả lời đầy đủ các câu bắt buộc."), error.errors)
+        return _refused(device, payload, "invalid", error.errors, 400, "Bad Request",
+                        _("Vui lòng trả lời đầy đủ các câu bắt buộc."))
     except DuplicateSubmission:
         db.session.rollback()
         return jsonify(status="duplicate"), 200
@@ -123,12 +121,16 @@ def kiosk_submit(code: str) -> Any:
     return jsonify(status="stored"), 201
 
 
-def _refused(status: int, title: str, detail: str, errors: dict[str, str] | None = None) -> Any:
-    response = problem(status, title, detail, errors)
-    body = response.get_json()
-    body["kept"] = True  # the kiosk may drop its copy: staff see it under Administration
-    response.set_data(current_app.json.dumps(body))
-    return response
+def _refused(device: DeviceInfo | None, payload: dict[str, Any], reason: str, errors: dict[str, str], status: int,
+             title: str, detail: str) -> Any:
+    """The server cannot take this response as sent. A registered kiosk's is kept for staff (its offline queue
+    is the only one that may hold responses the server never saw), once per response key; the kiosk is told
+    it may drop its copy. Anyone else's is only refused: a public page must not fill a staff queue."""
+    kept = False
+    if device is not None:
+        kept = keep_refused(device.counter_id, device.id, payload, reason, errors)
+        db.session.commit()
+    return problem(status, title, detail, errors or None, extra={"kept": kept})
 
 
 def _parse_client_time(raw: Any) -> datetime | None:

@@ -392,6 +392,7 @@ class RefusedSubmission(db.Model):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk_devices.id"))
+    response_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # the kiosk's idempotency key
     reason: Mapped[str] = mapped_column(String(30))
     errors: Mapped[dict] = mapped_column(JSON, default=dict)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -50,7 +50,8 @@ def _render(counter: CounterInfo, version: VersionSpec, *, key: str, via: str, v
     token and response key put in; with answers or errors, rendered for them."""
     lang = select_locale()
     if not values and not errors:
-        page = cached_fragment(("phone-page", counter, version.id, version.published_at, lang, via), lambda: _page(
+        cache_key = ("phone-page", counter.code, counter.stamp, version.id, version.published_at, lang, via)
+        page = cached_fragment(cache_key, lambda: _page(
             counter, version, sections=_sections(version, NO_VALUES, {}), key=KEY_SLOT, via=via,
             values=NO_VALUES, errors={}, csrf_token=lambda: CSRF_SLOT))
         return no_store(make_response(fill_slots(page, key), status))
@@ -158,15 +159,15 @@ def switch_language(code: str) -> Any:
         version, values = current_version_or_503(counter), NO_VALUES
     else:
         values = request.form
-    key = request.form.get("key", "")
-    return _render(counter, version, key=key if KEY_RE.match(key) else new_idempotency_key(),
-                   via=_channel(request.form), values=values)
+    # A new key: nothing is stored yet, and a key posted from elsewhere (this endpoint takes no form token)
+    # must not become the one the citizen's real submission is later refused as a duplicate of.
+    return _render(counter, version, key=new_idempotency_key(), via=_channel(request.form), values=values)
 
 
 @bp.get("/q/<code>/cam-on")
 def thanks(code: str) -> Any:
     """Thank-you page with the way to send a complaint or recommendation (the same for every citizen)."""
     counter = counter_or_404(code)
-    page = cached_fragment(("thanks", counter, select_locale()), lambda: render_template(
+    page = cached_fragment(("thanks", counter.code, counter.stamp, select_locale()), lambda: render_template(
         "phone/thanks.html", counter=counter, lang_next=url_for("phone.thanks", code=counter.code)))
     return make_response(page)

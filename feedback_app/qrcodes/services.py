@@ -9,6 +9,7 @@ import qrcode.image.svg
 from flask import current_app, has_request_context, request
 
 from ..models import Counter
+from ..surveys.specs import CounterInfo
 
 LOCAL_BASE_URL = "http://127.0.0.1:5000"  # `make run`, for commands that run outside any request
 
@@ -22,7 +23,7 @@ def public_base_url() -> str:
     return request.host_url.rstrip("/") if has_request_context() else LOCAL_BASE_URL
 
 
-def survey_url(counter: Counter) -> str:
+def survey_url(counter: Counter | CounterInfo) -> str:
     """The address printed under the code and encoded in it."""
     return f"{public_base_url()}/q/{counter.code}"
 
@@ -34,13 +35,13 @@ def _qr(data: str) -> qrcode.QRCode:
     return code
 
 
-def qr_svg(counter: Counter) -> bytes:
+def qr_svg(counter: Counter | CounterInfo) -> bytes:
     """A scalable SVG for print."""
     image = _qr(survey_url(counter)).make_image(image_factory=qrcode.image.svg.SvgPathImage)
     return image.to_string(encoding="unicode").encode()
 
 
-def qr_png(counter: Counter, box_size: int = 10) -> bytes:
+def qr_png(counter: Counter | CounterInfo, box_size: int = 10) -> bytes:
     """A PNG for screens and documents."""
     code = _qr(survey_url(counter))
     code.box_size = box_size

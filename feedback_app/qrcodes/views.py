@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import force_locale
 from flask_login import current_user
 from markupsafe import Markup
@@ -12,19 +12,19 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Counter
+from ..models.survey import current_version_query
 from ..scoping import can_read_unit
 from ..security import roles_required
+from ..survey_pages import counter_or_404, survey_minutes
+from ..surveys.specs import version_spec
 from .services import qr_png, qr_svg, survey_url
 
 bp = Blueprint("qrcodes", __name__)
 
 
-def _counter(code: str, active_only: bool = True) -> Counter:
-    """The counter; its public QR images exist only while its survey page does."""
-    stmt = select(Counter).where(Counter.code == code)
-    if active_only:
-        stmt = stmt.where(Counter.active.is_(True))
-    counter = db.session.scalar(stmt)
+def _any_counter(code: str) -> Counter:
+    """A counter, active or not (staff print a poster before switching a counter on)."""
+    counter = db.session.scalar(select(Counter).where(Counter.code == code))
     if counter is None:
         abort(404)
     return counter
@@ -32,28 +32,31 @@ def _counter(code: str, active_only: bool = True) -> Counter:
 
 def _image(body: bytes, mimetype: str, filename: str) -> Response:
     response = Response(body, mimetype=mimetype)
-    response.headers["Cache-Control"] = "public, max-age=86400"
+    # An image of the configured public address may be kept by any cache; one that follows the address this
+    # request came to (no PUBLIC_BASE_URL) must not be shared with visitors who came by another.
+    shared = bool(current_app.config.get("PUBLIC_BASE_URL"))
+    response.headers["Cache-Control"] = "public, max-age=86400" if shared else "private, max-age=86400"
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
 
 
 @bp.get("/qr/<code>.svg")
 def counter_svg(code: str) -> Response:
-    """The counter's QR code as SVG."""
-    return _image(qr_svg(_counter(code)), "image/svg+xml", f"qr-{code}.svg")
+    """The counter's QR code as SVG (only while its survey page exists)."""
+    return _image(qr_svg(counter_or_404(code)), "image/svg+xml", f"qr-{code}.svg")
 
 
 @bp.get("/qr/<code>.png")
 def counter_png(code: str) -> Response:
     """The counter's QR code as PNG."""
-    return _image(qr_png(_counter(code)), "image/png", f"qr-{code}.png")
+    return _image(qr_png(counter_or_404(code)), "image/png", f"qr-{code}.png")
 
 
 @bp.get("/admin/counters/<code>/poster")
 @roles_required("admin", "office")
 def poster(code: str) -> Any:
     """A printable A5 poster: agency, counter, short instructions, the code and its short URL."""
-    counter = _counter(code, active_only=False)  # staff may print the poster before switching a counter on
+    counter = _any_counter(code)
     if not can_read_unit(current_user, counter.agency_id):
         abort(404)
     svg = qr_svg(counter).decode()
@@ -62,4 +65,11 @@ def poster(code: str) -> Any:
     # English only when asked for on the poster itself (not with ?lang=, which would switch the staff pages).
     language = "en" if request.args.get("language") == "en" else "vi"
     with force_locale(language):
-        return render_template("admin/poster.html", counter=counter, svg=svg, url=survey_url(counter))
+        return render_template("admin/poster.html", counter=counter, svg=svg, url=survey_url(counter),
+                               minutes=_minutes(counter))
+
+
+def _minutes(counter: Counter) -> int:
+    """The honest time the counter's questionnaire takes, as its form says (the counter may be inactive)."""
+    row = db.session.execute(current_version_query(counter.questionnaire_id)).first()
+    return survey_minutes(version_spec(row.id, row.published_at)) if row else 1

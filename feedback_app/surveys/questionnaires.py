@@ -134,6 +134,7 @@ class SeedOutcome:
     created: list[str] = field(default_factory=list)
     upgraded: list[str] = field(default_factory=list)
     kept_custom: list[str] = field(default_factory=list)
+    waiting_for_draft: list[str] = field(default_factory=list)  # a newer shipped revision, but a draft is open
 
 
 def seed_questionnaires() -> SeedOutcome:
@@ -157,7 +158,10 @@ def seed_questionnaires() -> SeedOutcome:
         revision = _seed_revision(current.source, code) if current else None
         if current is not None and revision is None:
             outcome.kept_custom.append(code)  # staff published their own version: theirs stays
-        elif revision is not None and revision < shipped and not any(v.status == "draft" for v in family.versions):
+        elif revision is not None and revision < shipped:
+            if any(v.status == "draft" for v in family.versions):
+                outcome.waiting_for_draft.append(code)  # staff are editing a new version: theirs goes first
+                continue
             version = build_version(doc, family, max(v.number for v in family.versions) + 1)
             db.session.add(version)
             db.session.flush()

@@ -9,7 +9,7 @@ change rarely and are kept for a few seconds (COUNTER_CACHE_SECONDS).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import current_app
@@ -127,8 +127,16 @@ class CounterInfo:
     version_published_at: datetime | None
     officers: tuple[OfficerSpec, ...] = ()
     services: tuple[ServiceSpec, ...] = ()
-    officer_ids: frozenset[int] = field(default_factory=frozenset)
-    service_ids: frozenset[int] = field(default_factory=frozenset)
+    # Identifies these details cheaply in cache keys (hashing the whole record on every request would not).
+    stamp: int = 0
+
+    @property
+    def officer_ids(self) -> frozenset[int]:
+        return frozenset(o.id for o in self.officers)
+
+    @property
+    def service_ids(self) -> frozenset[int]:
+        return frozenset(s.id for s in self.services)
 
 
 class UnknownCounter(LookupError):
@@ -230,7 +238,7 @@ def _load_counter(code: str) -> CounterInfo:
         select(Service.id, Service.name).where(Service.agency_id == counter.agency_id, Service.active.is_(True))
         .order_by(Service.name)
     ).all()
-    return CounterInfo(
+    info = CounterInfo(
         id=counter.id, code=counter.code, name=counter.name, agency_id=counter.agency_id,
         agency_name=counter.agency.name, centre_name=counter.service_centre.name,
         questionnaire_id=current.questionnaire_id if current else None,
@@ -238,8 +246,8 @@ def _load_counter(code: str) -> CounterInfo:
         officers=tuple(OfficerSpec(o.id, o.full_name, initials(o.full_name), o.photo_mime is not None)
                        for o in officers),
         services=tuple(ServiceSpec(s.id, s.name) for s in services),
-        officer_ids=frozenset(o.id for o in officers), service_ids=frozenset(s.id for s in services),
     )
+    return replace(info, stamp=hash(info))
 
 
 def counter_info(code: str) -> CounterInfo:

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..models import KioskDevice, Response
+from ..netaddr import counted_address
 from ..parsing import clean_text, parse_id
 from ..timeutil import LOCAL_TZ, as_utc, utcnow
 from .specs import CounterInfo, FactorSpec, QuestionSpec, VersionSpec
@@ -63,7 +64,7 @@ def client_key(ip: str | None) -> str | None:
     if not ip:
         return None
     secret = current_app.config["SECRET_KEY"].encode()
-    return hashlib.sha256(secret + b"|ip|" + ip.encode()).hexdigest()[:32]
+    return hashlib.sha256(secret + b"|ip|" + counted_address(ip).encode()).hexdigest()[:32]
 
 
 def new_idempotency_key() -> str:

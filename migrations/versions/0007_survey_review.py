@@ -26,6 +26,7 @@ def upgrade():
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('counter_id', sa.Integer(), nullable=False),
     sa.Column('device_id', sa.Integer(), nullable=True),
+    sa.Column('response_key', sa.String(length=64), nullable=True),
     sa.Column('reason', sa.String(length=30), nullable=False),
     sa.Column('errors', sa.JSON(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
@@ -36,7 +37,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['counter_id'], ['counters.id'], name=op.f('fk_refused_submissions_counter_id_counters')),
     sa.ForeignKeyConstraint(['device_id'], ['kiosk_devices.id'], name=op.f('fk_refused_submissions_device_id_kiosk_devices')),
     sa.ForeignKeyConstraint(['resolved_by_id'], ['users.id'], name=op.f('fk_refused_submissions_resolved_by_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_refused_submissions'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refused_submissions')),
+    sa.UniqueConstraint('response_key', name=op.f('uq_refused_submissions_response_key'))
     )
     with op.batch_alter_table('refused_submissions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_refused_submissions_counter_id'), ['counter_id'], unique=False)

@@ -41,7 +41,7 @@
   function missingInStep(step) {
     var bad = [];
     step.querySelectorAll("fieldset[data-required]").forEach(function (fs) {
-      if (fs.offsetParent === null) return;  // a question the citizen screened out ("Không") is not asked
+      if (fs.closest(".gated[hidden]")) return;  // a question the citizen screened out ("Không") is not asked
       var ok = fs.querySelector("input:checked");
       fs.classList.toggle("has-err", !ok);
       if (!ok) bad.push(fs);
@@ -121,11 +121,15 @@
   memoryQueue = readQueue();
   // Responses an older version of this page put aside as refused go out again: the server now keeps what
   // it cannot take, for staff to see, instead of leaving it on the device.
+  // Only a registered kiosk's refused responses are kept by the server; each goes out again once.
   try {
     var putAside = JSON.parse(localStorage.getItem(queueName + ":rejected") || "[]");
-    if (putAside.length) {
-      localStorage.removeItem(queueName + ":rejected");
-      writeQueue(memoryQueue.concat(putAside));
+    var again = putAside.filter(function (x) { return !x.resent; });
+    if (d.registered === "1" && again.length) {
+      var keep = putAside.filter(function (x) { return x.resent; });  // sent once already: they stay here
+      again.forEach(function (x) { x.resent = true; });
+      localStorage.setItem(queueName + ":rejected", JSON.stringify(keep));
+      writeQueue(memoryQueue.concat(again));
     }
   } catch (e) { /* unreadable: left as it is */ }
 
@@ -215,6 +219,7 @@
         else el.value = pair[1];
       });
     });
+    applyScreening();
     show(Math.min(draft.step, steps.length - 1));
   }
 
@@ -228,6 +233,7 @@
     if (d.lang !== "vi") { window.location.replace(d.vietnameseUrl); return; }
     if (stale) { window.location.reload(); return; }
     form.reset();
+    applyScreening();
     form.querySelectorAll(".has-err").forEach(function (el) { el.classList.remove("has-err"); });
     thanks.hidden = true;
     form.hidden = false;
@@ -247,7 +253,16 @@
     if (current === 0 || stepValid()) show(Math.min(steps.length - 1, current + 1));
   });
 
+  // "Không" to a screening question hides its factor's questions (by script: tablets' older browsers lack
+  // the CSS :has() that does it on the phone page).
+  function applyScreening() {
+    form.querySelectorAll(".gated").forEach(function (gated) {
+      gated.hidden = !!gated.closest(".step").querySelector(".screen input[value='0']:checked");
+    });
+  }
+
   form.addEventListener("change", function (e) {
+    if (e.target.closest(".screen")) applyScreening();
     var fs = e.target.closest("fieldset");
     if (fs) fs.classList.remove("has-err");
     // Once the step is complete again, the message about it no longer applies.
