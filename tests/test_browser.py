@@ -619,3 +619,27 @@ def test_kiosk_returns_to_vietnamese_for_the_next_citizen(live, new_context):
     expect(page.locator("html")).to_have_attribute("lang", "vi")
     _queue_is_empty(page, counter)
     assert len(_responses(live, counter)) == 1
+
+
+@pytest.mark.browser
+def test_a_kiosk_citizen_who_gave_no_feedback_skips_its_questions(live, new_context):
+    """On the tablet the script hides the factor's questions (older tablet browsers lack CSS :has)."""
+    counter = create_counter(live, "N", ["Võ Văn Lâm"])
+    page = new_context(**KIOSK).new_page()
+    _kiosk_start(page, counter)
+    kiosk_next(page)
+    for factor, codes in counter.factors.items():
+        if factor == "PAKN":
+            choose(page, counter.questions["PAKN-CO"], 0)
+            expect(visible_step(page).locator(".gated")).to_have_attribute("hidden", "")
+        else:
+            for code in codes:
+                choose(page, counter.questions[code], 4)
+        kiosk_next(page)
+        expect(page.locator("#kiosk .step-err")).to_be_hidden()
+    _kiosk_closing_step(page, counter, 4)
+    page.locator("nav.steps-nav [data-submit]").click()
+    expect(page.locator("#kiosk-thanks")).to_be_visible()
+    _queue_is_empty(page, counter)
+    stored = _responses(live, counter)
+    assert len(stored) == 1 and stored[0]["answers"] == 22 + 1 + 1  # no PAKN answers, the screening, overall
