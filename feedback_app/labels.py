@@ -17,7 +17,7 @@ COMPARISON_LABELS = {"gt": _l("trên (>)"), "gte": _l("từ … trở lên (≥)
 # The role codes live in models.user.ROLES (with the database's check constraint); these are their names.
 ROLE_LABELS = {
     "admin": _l("Quản trị hệ thống"), "office": _l("Văn phòng Sở"), "unit": _l("Đơn vị chuyên môn"),
-    "counter": _l("Công chức tại quầy"), "viewer": _l("Lãnh đạo / chỉ xem"),
+    "counter": _l("Công chức tại quầy"), "viewer": _l("Lãnh đạo / chỉ xem"), "hotline": _l("Đường dây nóng"),
 }
 VERSION_STATUS_LABELS = {"draft": _l("Nháp"), "published": _l("Đang áp dụng"), "retired": _l("Đã thay thế")}
 FLAG_REASON_LABELS = {"kiosk_gap": _l("Kiosk gửi quá nhanh"), "ip_burst": _l("Nhiều phiếu từ một địa chỉ mạng")}

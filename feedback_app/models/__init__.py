@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
 from .audit import AuditEvent
+from .complaint import AnswerTemplate, Attachment, Complaint, ComplaintEvent, DeadlinePolicy, HotlineCall
 from .login_throttle import LoginThrottle
 from .org import Counter, Field, KioskDevice, Officer, OrgEvent, OrgUnit, Service, officer_counters
 from .staff_session import StaffSession
@@ -21,6 +22,7 @@ from .survey import (
 from .user import User
 
 __all__ = [
+    "AnswerTemplate", "Attachment", "Complaint", "ComplaintEvent", "DeadlinePolicy", "HotlineCall",
     "Answer", "AuditEvent", "Campaign", "Counter", "Factor", "Field", "KioskDevice", "LoginThrottle", "Officer",
     "OrgEvent", "OrgUnit", "Question", "QuestionOption", "Questionnaire", "QuestionnaireVersion", "RefusedSubmission",
     "Response", "ScaleLevel", "Service", "StaffSession", "Target", "User", "campaign_units", "officer_counters",

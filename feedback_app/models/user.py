@@ -19,7 +19,7 @@ from ..timeutil import utcnow
 from .org import Officer, OrgUnit
 from .staff_session import StaffSession
 
-ROLES = ("admin", "office", "unit", "counter", "viewer")  # names: feedback_app/labels.py ROLE_LABELS
+ROLES = ("admin", "office", "unit", "counter", "viewer", "hotline")  # names: feedback_app/labels.py ROLE_LABELS
 _hasher = PasswordHasher()
 
 
@@ -39,7 +39,7 @@ class User(UserMixin, db.Model):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('admin','office','unit','counter','viewer')", name="role_known"),
+        CheckConstraint("role IN ('admin','office','unit','counter','viewer','hotline')", name="role_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
