@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
 from .audit import AuditEvent
+from .calendar import CalendarException, OfficeHours
 from .login_throttle import LoginThrottle
 from .org import Counter, Field, KioskDevice, Officer, OrgEvent, OrgUnit, Service, officer_counters
 from .staff_session import StaffSession
@@ -24,4 +25,5 @@ __all__ = [
     "Answer", "AuditEvent", "Campaign", "Counter", "Factor", "Field", "KioskDevice", "LoginThrottle", "Officer",
     "OrgEvent", "OrgUnit", "Question", "QuestionOption", "Questionnaire", "QuestionnaireVersion", "RefusedSubmission",
     "Response", "ScaleLevel", "Service", "StaffSession", "Target", "User", "campaign_units", "officer_counters",
+    "CalendarException", "OfficeHours",
 ]
