@@ -60,6 +60,10 @@ class Config:
     BURST_WINDOW_SECONDS = _env_int("BURST_WINDOW_SECONDS", 120)
     # How long a worker trusts what it read about a counter (officers, procedures, current questionnaire).
     COUNTER_CACHE_SECONDS = _env_int("COUNTER_CACHE_SECONDS", 10)
+    # How long a worker trusts its working-time calendar before checking the calendar tables (calendar_service.py).
+    CALENDAR_CACHE_SECONDS = _env_int("CALENDAR_CACHE_SECONDS", 5)
+    # The public calendar API (year listing, deadline), per address: other systems compute appointment dates.
+    CALENDAR_API_LIMIT = os.environ.get("CALENDAR_API_LIMIT", "120 per minute;3000 per hour")
     # Failed logins: after LOGIN_FREE_FAILURES for one e-mail from one address (or LOGIN_ADDRESS_FREE_FAILURES
     # for any e-mails from one address) each next try waits LOGIN_DELAY_SECONDS, then twice as long each time
     # (1, 2, 4 … s), at most LOGIN_MAX_DELAY_SECONDS.
@@ -92,6 +96,8 @@ class TestingConfig(Config):
     LOGIN_LIMIT = "1000 per minute"
     KIOSK_MIN_GAP_SECONDS = 5
     COUNTER_CACHE_SECONDS = 0  # every test builds its own counters; tests of the cache turn it on
+    CALENDAR_CACHE_SECONDS = 0  # tests roll back their calendar entries; tests of the cache turn it on
+    CALENDAR_API_LIMIT = "1000 per minute"
 
 
 class ProductionConfig(Config):

@@ -1,18 +1,24 @@
-"""Flask commands: seed, demo-data, create-user."""
+"""Flask commands: seed, demo-data, create-user, calendar."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from .auth.passwords import password_problem
 from .extensions import db
 from .models import OrgUnit, User
 from .models.user import ROLES
+from .timeutil import parse_date
 
 
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(calendar_commands)
+
     @app.cli.command("seed")
     def seed_command() -> None:
         """Load the shipped questionnaires (SIPAS 2640 and the quick rating) if missing."""
@@ -93,3 +99,48 @@ def register_commands(app: Flask) -> None:
         db.session.add(user)
         db.session.commit()
         click.echo(f"Created {role} {email} scoped to {unit.name}.")
+
+
+calendar_commands = AppGroup("calendar", help="The working-time calendar: days off and make-up working days.")
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return parse_date(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a date: write dd/mm/yyyy or yyyy-mm-dd.",
+                                 param_hint="DATE") from None
+
+
+@calendar_commands.command("add")
+@click.argument("day", metavar="DATE")
+@click.option("--off/--working", "off", default=None, help="A day off, or a make-up working day.")
+@click.option("--basis", required=True, help="The legal basis, e.g. the number and date of the decision.")
+def calendar_add_command(day: str, off: bool | None, basis: str) -> None:
+    """Add a day off or a make-up working day, with its legal basis (audited as a system action)."""
+    from .calendar_service import CalendarError, add_exception
+
+    if off is None:
+        raise click.UsageError("Say whether DATE is a day off (--off) or a working day (--working).")
+    parsed = _parse_day(day)
+    try:
+        add_exception(None, parsed, not off, basis, via="cli")
+    except CalendarError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"{parsed:%d/%m/%Y}: {'day off' if off else 'working day'} ({basis.strip()})")
+
+
+@calendar_commands.command("remove")
+@click.argument("day", metavar="DATE")
+def calendar_remove_command(day: str) -> None:
+    """Remove the entry of a date; the national calendar applies to it again (audited as a system action)."""
+    from .calendar_service import CalendarError, remove_exception
+
+    parsed = _parse_day(day)
+    try:
+        remove_exception(None, parsed, via="cli")
+    except CalendarError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"{parsed:%d/%m/%Y}: entry removed")

@@ -30,6 +30,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "qrcodes.counter_png",
         "api.counters",
         "api.openapi",
+        "api.calendar_year",
+        "api.calendar_deadline",
         "auth.login",
         "health.health",
     }

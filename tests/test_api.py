@@ -60,10 +60,11 @@ def test_sipas_bad_parameters_name_each_field(client, world, login_as):
     assert unknown.status_code == 400 and unknown.get_json()["errors"][0]["field"] == "foo"
 
 
-def test_openapi_document_describes_both_paths(client, world):
+def test_openapi_document_describes_every_path(client, world):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/api/v1/counters", "/api/v1/sipas"}
+    assert set(doc["paths"]) == {"/api/v1/counters", "/api/v1/sipas", "/api/v1/calendar/{year}",
+                                 "/api/v1/calendar/deadline"}
     params = {p["name"] for p in doc["paths"]["/api/v1/sipas"]["get"]["parameters"]}
     assert {"from", "to", "unit", "counter", "group_by"} <= params
 

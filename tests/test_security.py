@@ -18,6 +18,7 @@ EXPECTED_PUBLIC = {
     "kiosk.kiosk_submit", "kiosk.kiosk_token", "kiosk.officer_photo",
     "phone.form", "phone.submit", "phone.switch_language", "phone.thanks",
     "qrcodes.counter_svg", "qrcodes.counter_png", "api.counters", "api.openapi", "auth.login", "health.health",
+    "api.calendar_year", "api.calendar_deadline",
 }
 
 

@@ -49,6 +49,7 @@ from ..surveys.campaigns import campaign_progress, save_campaign
 from ..surveys.review import REVIEWER_ROLES, resolve_refused, review_responses
 from ..timeutil import format_date, format_datetime
 from . import choices, forms
+from .calendar_views import register_calendar_views
 from .crud import Crud, FormRefused
 from .photos import UnreadableImage, portrait_jpeg
 from .questionnaire_views import register_questionnaire_views
@@ -287,6 +288,7 @@ CRUDS = [
 for _crud in CRUDS:
     _crud.register(bp)
 register_questionnaire_views(bp)
+register_calendar_views(bp)
 
 
 @bp.get("/")

@@ -35,7 +35,7 @@ def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Feedback app API", "version": "1.0.0",
-                 "description": "Counters and SIPAS satisfaction figures."},
+                 "description": "Counters, SIPAS satisfaction figures and the working-time calendar."},
         "servers": [{"url": public_base_url()}],
         "paths": {
             "/api/v1/counters": {"get": {
@@ -70,6 +70,7 @@ def openapi_document() -> dict[str, Any]:
                     "400": PROBLEM, "401": PROBLEM,
                 },
             }},
+            **calendar_paths(),
         },
         "components": {
             "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session"}},
@@ -78,6 +79,7 @@ def openapi_document() -> dict[str, Any]:
             "schemas": {
                 "Factor": factor,
                 "Result": result,
+                **CALENDAR_SCHEMAS,
                 "Counter": {"type": "object", "properties": {k: {"type": "string"} for k in (
                     "code", "name", "kiosk_url", "qr_page_url", "qr_svg_url", "qr_png_url")}},
                 "Problem": {"type": "object", "properties": {
@@ -87,4 +89,80 @@ def openapi_document() -> dict[str, Any]:
                         "field": {"type": "string"}, "message": {"type": "string"}}}}}},
             },
         },
+    }
+
+
+LANG_PARAM = {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]},
+              "description": "language of holiday names and error messages (default Vietnamese)"}
+CALENDAR_SCHEMAS = {
+    "CalendarDay": {"type": "object", "properties": {
+        "date": {"type": "string", "format": "date"}, "date_local": {"type": "string", "description": "dd/mm/yyyy"},
+        "weekday": {"type": "integer", "description": "1 = Monday … 7 = Sunday"},
+        "name": {"type": "string", "description": "the holiday's name, or the legal basis of an entry"},
+        "source": {"type": "string", "enum": ["package", "exception"],
+                   "description": "package: the national calendar (holidays package); exception: an "
+                                  "administrator's entry, which wins over the package"}}},
+    "OfficeHours": {"type": "object", "properties": {
+        "morning": {"type": "array", "items": {"type": "string"}, "description": "[start, end], HH:MM local"},
+        "afternoon": {"type": "array", "items": {"type": "string"}}}},
+}
+
+
+def calendar_paths() -> dict[str, Any]:
+    """The public calendar endpoints (rate-limited per address)."""
+    days = {"type": "array", "items": {"$ref": "#/components/schemas/CalendarDay"}}
+    return {
+        "/api/v1/calendar/{year}": {"get": {
+            "summary": "A year's days off and make-up working days, each with its name and source",
+            "description": "Saturdays and Sundays are days off unless listed as make-up working days; they are "
+                           "counted, not listed.",
+            "security": [],
+            "parameters": [{"name": "year", "in": "path", "required": True, "schema": {"type": "integer"}},
+                           LANG_PARAM],
+            "responses": {
+                "200": {"description": "The year", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "year": {"type": "integer"}, "working_days": {"type": "integer"},
+                        "weekend": {"type": "object", "properties": {
+                            "weekdays": {"type": "array", "items": {"type": "integer"}},
+                            "days_off": {"type": "integer"}}},
+                        "non_working_days": days, "make_up_working_days": days}}}}},
+                "400": PROBLEM, "429": PROBLEM,
+            },
+        }},
+        "/api/v1/calendar/deadline": {"get": {
+            "summary": "The due instant after a number of working days or working hours",
+            "description": "working_days: the day of `start` never counts, whatever the hour; day 1 is the next "
+                           "working day; due at the close of office hours (end of the afternoon session) of the "
+                           "n-th working day. working_hours: counted from `start` inside office sessions of "
+                           "working days only. Local time is Asia/Ho_Chi_Minh.",
+            "security": [],
+            "parameters": [
+                {"name": "start", "in": "query", "required": True, "schema": {"type": "string",
+                                                                               "format": "date-time"},
+                 "description": "ISO 8601 instant with its offset, e.g. 2026-02-13T18:00:00+07:00 (encode + as "
+                                "%2B) or 2026-02-13T11:00:00Z"},
+                {"name": "working_days", "in": "query", "schema": {"type": "integer", "minimum": 0,
+                                                                   "maximum": 1000}},
+                {"name": "working_hours", "in": "query", "schema": {"type": "number", "minimum": 0,
+                                                                    "maximum": 10000},
+                 "description": "instead of working_days"},
+                {"name": "unit", "in": "query", "schema": {"type": "string"},
+                 "description": "unit code: that agency's office hours (else its nearest parent's, else the "
+                                "default 07:00-11:30, 13:30-17:00)"},
+                LANG_PARAM,
+            ],
+            "responses": {
+                "200": {"description": "The deadline", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "start": {"type": "string", "format": "date-time", "description": "UTC"},
+                        "start_local": {"type": "string", "description": "dd/mm/yyyy HH:MM"},
+                        "working_days": {"type": "integer"}, "working_hours": {"type": "number"},
+                        "unit": {"type": ["string", "null"]},
+                        "office_hours": {"$ref": "#/components/schemas/OfficeHours"},
+                        "due": {"type": "string", "format": "date-time", "description": "UTC"},
+                        "due_local": {"type": "string", "description": "dd/mm/yyyy HH:MM"}}}}}},
+                "400": PROBLEM, "429": PROBLEM,
+            },
+        }},
     }

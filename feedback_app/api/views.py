@@ -1,4 +1,4 @@
-"""JSON API v1: public counter list, staff-only SIPAS figures; errors as problem+json."""
+"""JSON API v1: public counter list and calendar, staff-only SIPAS figures; errors as problem+json."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from ..qrcodes.services import survey_url
 from ..reports.services import parse_result_query, results_for
 from ..surveys.index import IndexResult
 from ..timeutil import format_date
+from .calendar import register_calendar_api
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+register_calendar_api(bp)
 
 
 @bp.get("/counters")

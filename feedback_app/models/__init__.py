@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
 from .audit import AuditEvent
+from .calendar import CalendarException, OfficeHours
 from .complaint import AnswerTemplate, Attachment, Complaint, ComplaintEvent, DeadlinePolicy, HotlineCall
 from .login_throttle import LoginThrottle
 from .org import Counter, Field, KioskDevice, Officer, OrgEvent, OrgUnit, Service, officer_counters
@@ -26,4 +27,5 @@ __all__ = [
     "Answer", "AuditEvent", "Campaign", "Counter", "Factor", "Field", "KioskDevice", "LoginThrottle", "Officer",
     "OrgEvent", "OrgUnit", "Question", "QuestionOption", "Questionnaire", "QuestionnaireVersion", "RefusedSubmission",
     "Response", "ScaleLevel", "Service", "StaffSession", "Target", "User", "campaign_units", "officer_counters",
+    "CalendarException", "OfficeHours",
 ]

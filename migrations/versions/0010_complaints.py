@@ -1,7 +1,7 @@
 """complaints queue, hotline log, deadline policies, answer templates, hotline role
 
 Revision ID: 0010_complaints
-Revises: 0007_survey_review
+Revises: 0008_calendar
 Create Date: 2026-11-30 13:32:23.474495
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_complaints'
-down_revision = '0007_survey_review'
+down_revision = '0008_calendar'
 branch_labels = None
 depends_on = None
 
