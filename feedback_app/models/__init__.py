@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
+from .api_key import ApiKey
 from .audit import AuditEvent
 from .calendar import CalendarException, OfficeHours
 from .complaint import AnswerTemplate, Attachment, Complaint, ComplaintEvent, DeadlinePolicy, HotlineCall
@@ -27,5 +28,5 @@ __all__ = [
     "Answer", "AuditEvent", "Campaign", "Counter", "Factor", "Field", "KioskDevice", "LoginThrottle", "Officer",
     "OrgEvent", "OrgUnit", "Question", "QuestionOption", "Questionnaire", "QuestionnaireVersion", "RefusedSubmission",
     "Response", "ScaleLevel", "Service", "StaffSession", "Target", "User", "campaign_units", "officer_counters",
-    "CalendarException", "OfficeHours",
+    "CalendarException", "OfficeHours", "ApiKey",
 ]

@@ -76,6 +76,8 @@ class Complaint(db.Model):
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
     dossier_code: Mapped[str | None] = mapped_column(String(60))
     response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id"))  # a survey response it came from
+    # The sender's answer to "were you satisfied with how it was handled?" (a Response on channel 'pakn').
+    satisfaction_response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id"))
     title: Mapped[str | None] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)  # as the sender wrote it, never changed
     published_text: Mapped[str | None] = mapped_column(Text)  # what the public page shows (redacted by staff)

@@ -245,7 +245,8 @@ class Response(db.Model):
 
     __tablename__ = "responses"
     __table_args__ = (
-        CheckConstraint("channel IN ('kiosk','qr','web','sms','paper')", name="channel_known"),
+        # 'pakn': the one question asked after a PAKN's answer reached its sender (fifth factor).
+        CheckConstraint("channel IN ('kiosk','qr','web','sms','paper','pakn')", name="channel_known"),
         CheckConstraint("review_status IN ('none','pending','accepted','rejected')", name="review_known"),
         Index("ix_responses_unit_date", "unit_id", "local_date"),
         # The burst checks on every submission: recent responses of one address, of one kiosk.
