@@ -73,6 +73,26 @@ class Config:
     LOGIN_DELAY_SECONDS = _env_int("LOGIN_DELAY_SECONDS", 1)
     LOGIN_MAX_DELAY_SECONDS = _env_int("LOGIN_MAX_DELAY_SECONDS", 15 * 60)
     LOGIN_FAILURE_MEMORY_HOURS = _env_int("LOGIN_FAILURE_MEMORY_HOURS", 24)
+    # E-mail (the outbox worker, feedback_app/outbox/): SMTP when SMTP_HOST is set, else the console sender
+    # (development: messages go to the log). Production's `flask worker` refuses to start without SMTP_HOST.
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = _env_int("SMTP_PORT", 587)
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "1") == "1"
+    SMTP_TIMEOUT_SECONDS = _env_int("SMTP_TIMEOUT_SECONDS", 30)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "no-reply@localhost")
+    # The outbox: a failed send is retried after OUTBOX_BACKOFF_SECONDS, then twice as long each time (at most
+    # OUTBOX_BACKOFF_MAX_SECONDS); after OUTBOX_MAX_ATTEMPTS it is 'dead'. A claimed message stays locked to its
+    # worker for OUTBOX_LOCK_SECONDS (then another worker may take it: the first one died).
+    OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 8)
+    OUTBOX_BACKOFF_SECONDS = _env_int("OUTBOX_BACKOFF_SECONDS", 60)
+    OUTBOX_BACKOFF_MAX_SECONDS = _env_int("OUTBOX_BACKOFF_MAX_SECONDS", 6 * 3600)
+    OUTBOX_LOCK_SECONDS = _env_int("OUTBOX_LOCK_SECONDS", 300)
+    OUTBOX_BATCH_SIZE = _env_int("OUTBOX_BATCH_SIZE", 50)
+    WORKER_POLL_SECONDS = _env_int("WORKER_POLL_SECONDS", 5)
+    # `make run`: the worker as a thread of the development server; elsewhere `flask worker` is its own process.
+    WORKER_IN_PROCESS = False
     TRUST_PROXY = os.environ.get("TRUST_PROXY", "0") == "1"
     DEMO_DATA_ALLOWED = True
     # Demo responses (is_demo) count in figures only where the demo is the point: `make run`.
@@ -84,6 +104,7 @@ class DevelopmentConfig(Config):
     """`make run`: SQLite in instance/, demo data allowed and shown in the figures."""
 
     COUNT_DEMO_RESPONSES = os.environ.get("COUNT_DEMO_RESPONSES", "1") == "1"
+    WORKER_IN_PROCESS = os.environ.get("WORKER_IN_PROCESS", "1") == "1"
 
 
 class TestingConfig(Config):
@@ -98,6 +119,8 @@ class TestingConfig(Config):
     COUNTER_CACHE_SECONDS = 0  # every test builds its own counters; tests of the cache turn it on
     CALENDAR_CACHE_SECONDS = 0  # tests roll back their calendar entries; tests of the cache turn it on
     CALENDAR_API_LIMIT = "1000 per minute"
+    SMTP_HOST = ""  # the tests start their own SMTP server; none reaches a real one from the environment
+    WORKER_IN_PROCESS = False
 
 
 class ProductionConfig(Config):

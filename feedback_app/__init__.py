@@ -54,6 +54,7 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
     register_template_helpers(app)
     register_errors(app)
     register_cli(app)
+    register_worker(app)
     return app
 
 
@@ -121,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .kiosk.views import bp as kiosk_bp
+    from .notifications.views import bp as notifications_bp
     from .phone.views import bp as phone_bp
     from .public.views import bp as public_bp
     from .public.views import health_bp
@@ -128,7 +130,7 @@ def register_blueprints(app: Flask) -> None:
     from .reports.views import bp as reports_bp
 
     for blueprint in (public_bp, health_bp, kiosk_bp, phone_bp, qrcodes_bp, auth_bp, account_bp, admin_bp, reports_bp,
-                      api_bp):
+                      api_bp, notifications_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the JSON API is read-only (GET) and answers problem+json
 
@@ -188,3 +190,10 @@ def register_cli(app: Flask) -> None:
     from .cli import register_commands
 
     register_commands(app)
+
+
+def register_worker(app: Flask) -> None:
+    """`make run` only (WORKER_IN_PROCESS): the outbox worker as a thread of the server, from its first request."""
+    from .outbox.runner import register_in_process_worker
+
+    register_in_process_worker(app)

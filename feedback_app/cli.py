@@ -1,4 +1,4 @@
-"""Flask commands: seed, demo-data, create-user, calendar."""
+"""Flask commands: seed, demo-data, create-user, calendar, worker."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from .auth.passwords import password_problem
@@ -18,6 +18,7 @@ from .timeutil import parse_date
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(calendar_commands)
+    app.cli.add_command(worker_command)
 
     @app.cli.command("seed")
     def seed_command() -> None:
@@ -144,3 +145,37 @@ def calendar_remove_command(day: str) -> None:
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"{parsed:%d/%m/%Y}: entry removed")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Send what is due now, run the periodic jobs that are due, and exit.")
+@with_appcontext
+def worker_command(once: bool) -> None:
+    """Drain the outbox (e-mail) and run the periodic jobs; loops until SIGTERM or Ctrl-C unless --once."""
+    import threading
+
+    from .outbox.runner import PassResult, run_forever, run_once, stop_on_signals
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["PRODUCTION"] and not app.config["SMTP_HOST"]:
+        raise click.ClickException("SMTP_HOST must be set in production: the worker would otherwise only log "
+                                   "the e-mails it should send.")
+
+    def report(result: PassResult) -> str:
+        ran = ", ".join(f"{name}: {'error' if count is None else count}" for name, count in result.jobs.items())
+        return (f"Messages sent: {result.messages.sent}, to retry: {result.messages.retried}, "
+                f"dead: {result.messages.dead}; periodic jobs run: {ran or 'none due'}")
+
+    if once:
+        click.echo(report(run_once(app)))
+        return
+    stop = threading.Event()
+    stop_on_signals(stop)
+    click.echo(f"Worker started (every {app.config['WORKER_POLL_SECONDS']} s); stop with Ctrl-C or SIGTERM.")
+
+    def on_pass(result: PassResult) -> None:
+        if result.messages.claimed or result.jobs:
+            click.echo(report(result))
+
+    run_forever(app, stop, on_pass=on_pass)
+    click.echo("Worker stopped.")

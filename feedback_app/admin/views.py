@@ -51,6 +51,7 @@ from ..timeutil import format_date, format_datetime
 from . import choices, forms
 from .calendar_views import register_calendar_views
 from .crud import Crud, FormRefused
+from .outbox_views import register_outbox_views
 from .photos import UnreadableImage, portrait_jpeg
 from .questionnaire_views import register_questionnaire_views
 
@@ -289,6 +290,7 @@ for _crud in CRUDS:
     _crud.register(bp)
 register_questionnaire_views(bp)
 register_calendar_views(bp)
+register_outbox_views(bp)
 
 
 @bp.get("/")

@@ -5,7 +5,7 @@ from .audit import AuditEvent
 from .calendar import CalendarException, OfficeHours
 from .complaint import AnswerTemplate, Attachment, Complaint, ComplaintEvent, DeadlinePolicy, HotlineCall
 from .login_throttle import LoginThrottle
-from .messaging import Notification, OutboxMessage
+from .messaging import Notification, OutboxMessage, PeriodicJobState
 from .org import Counter, Field, KioskDevice, Officer, OrgEvent, OrgUnit, Service, officer_counters
 from .staff_session import StaffSession
 from .survey import (
@@ -30,5 +30,5 @@ __all__ = [
     "OrgEvent", "OrgUnit", "Question", "QuestionOption", "Questionnaire", "QuestionnaireVersion", "RefusedSubmission",
     "Response", "ScaleLevel", "Service", "StaffSession", "Target", "User", "campaign_units", "officer_counters",
     "CalendarException", "OfficeHours", "ApiKey",
-    "Notification", "OutboxMessage",
+    "Notification", "OutboxMessage", "PeriodicJobState",
 ]

@@ -76,3 +76,22 @@ class Notification(db.Model):
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PeriodicJobState(db.Model):
+    """When a periodic job (feedback_app/outbox/periodic.py) is next due, and which worker holds it now.
+
+    A worker takes a due job with one conditional UPDATE (next_run_at <= now and no live lease), so several
+    workers never run the same job at the same moment, and a job is not run before it is due again.
+    """
+
+    __tablename__ = "periodic_jobs"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_by: Mapped[str | None] = mapped_column(String(80))
+    last_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_count: Mapped[int | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(255))

@@ -1,4 +1,4 @@
-"""Outbox messages (e-mail, later SMS) drained by `flask worker`, and staff notifications
+"""Outbox messages (e-mail, later SMS) drained by `flask worker`, staff notifications, periodic job leases
 
 Revision ID: 0012_outbox
 Revises: 0011_pakn_extras
@@ -62,8 +62,21 @@ def upgrade():
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index('ix_notifications_user_read', ['user_id', 'read_at'], unique=False)
 
+    op.create_table('periodic_jobs',
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('next_run_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('locked_by', sa.String(length=80), nullable=True),
+    sa.Column('last_started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_count', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.String(length=255), nullable=True),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_periodic_jobs'))
+    )
+
 
 def downgrade():
+    op.drop_table('periodic_jobs')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_notifications_user_read')
     op.drop_table('notifications')
