@@ -6,7 +6,7 @@ export FLASK_APP := wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint deps test-deps translations db clean
+.PHONY: run worker test lint deps test-deps translations db clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,14 @@ db: deps translations
 	$(BIN)/flask seed
 	$(BIN)/flask demo-data
 
+# The outbox worker (e-mail, PAKN reminders) runs as a thread of this server (WORKER_IN_PROCESS, development).
 run: db
 	$(BIN)/flask welcome --base-url http://$(HOST):$(PORT)
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# The worker on its own, as production runs it (`make run` needs none; set WORKER_IN_PROCESS=0 to try both).
+worker: db
+	$(BIN)/flask worker
 
 lint: test-deps
 	$(BIN)/ruff check .
