@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from feedback_app import create_app
 from feedback_app.extensions import db
+from feedback_app.complaints.policies import seed_policies
 from feedback_app.surveys.questionnaires import seed_questionnaires
 
 from . import factories
@@ -124,6 +125,7 @@ def app(request: pytest.FixtureRequest, tmp_root: Path) -> Iterator[Flask]:
     with application.app_context():
         upgrade()
         seed_questionnaires()
+        seed_policies()
         db.session.commit()
         db.session.remove()
     application.config["BACKEND"] = request.param
