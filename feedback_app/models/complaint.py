@@ -293,6 +293,8 @@ class AnswerTemplate(db.Model):
     body: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True)
 
+    agency = relationship("OrgUnit")
+
 
 class HotlineCall(db.Model):
     """One call to the hotline as the operator wrote it down; a PAKN when it is one."""
