@@ -374,3 +374,26 @@ def test_reminders_climb_the_steps_once_each(world, office, unit_user, db_sessio
     assert told(office) >= 1
     assert "quá hạn" in db.session.scalars(select(Notification.text).where(Notification.user_id == office.id)
                                            .order_by(Notification.id.desc())).first()
+
+
+# Retention ---------------------------------------------------------------------------------------------------------
+
+def test_personal_data_is_erased_after_the_retention_period_only(app, world, office, db_session):
+    old, recent, still_open = _file(world), _file(world), _file(world)
+    for item in (old, recent):
+        actions.classify(office, item, None, "not_accepted", reason="Không thuộc phạm vi")
+        actions.notify_sender(office, item, None)
+        actions.close(office, item, None)
+    old.closed_at = datetime.now(UTC) - timedelta(days=app.config["PAKN_RETENTION_DAYS"] + 1)
+    db_session.commit()
+    runner = app.test_cli_runner()
+    assert "would erase: personal data of 1 closed PAKN" in runner.invoke(args=["pakn", "erase-expired",
+                                                                                "--dry-run"]).output
+    assert db.session.get(Complaint, old.id).sender_name == "Lê Văn Tám"
+    assert "erased: personal data of 1 closed PAKN" in runner.invoke(args=["pakn", "erase-expired"]).output
+    db.session.expire_all()
+    erased = db.session.get(Complaint, old.id)
+    assert erased.sender_name is erased.sender_phone is erased.sender_email is erased.sender_address is None
+    assert erased.personal_erased_at and erased.content  # the matter stays
+    assert db.session.get(Complaint, recent.id).sender_name == "Lê Văn Tám"
+    assert db.session.get(Complaint, still_open.id).sender_phone == "0905123456"
