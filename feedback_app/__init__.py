@@ -123,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .kiosk.views import bp as kiosk_bp
     from .notifications.views import bp as notifications_bp
+    from .pakn.views import bp as pakn_bp
     from .phone.views import bp as phone_bp
     from .public.views import bp as public_bp
     from .public.views import health_bp
@@ -132,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (public_bp, health_bp, kiosk_bp, phone_bp, qrcodes_bp, auth_bp, account_bp, admin_bp, reports_bp,
                       api_bp, notifications_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(pakn_bp)  # the citizen's PAKN pages: form, receipt, private page, published answers
     csrf.exempt(api_bp)  # the JSON API is read-only (GET) and answers problem+json
 
 

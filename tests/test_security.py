@@ -19,6 +19,7 @@ EXPECTED_PUBLIC = {
     "phone.form", "phone.submit", "phone.switch_language", "phone.thanks",
     "qrcodes.counter_svg", "qrcodes.counter_png", "api.counters", "api.openapi", "auth.login", "health.health",
     "api.calendar_year", "api.calendar_deadline",
+    "pakn.new", "pakn.receipt", "pakn.lookup", "pakn.satisfaction", "pakn.published",
 }
 
 

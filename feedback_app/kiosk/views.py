@@ -15,6 +15,7 @@ from ..extensions import csrf, db, limiter
 from ..locale import select_locale
 from ..models import Officer
 from ..parsing import parse_id
+from ..qrcodes.services import pakn_form_url, qr_svg_markup
 from ..survey_pages import (
     CSRF_SLOT,
     cached_fragment,
@@ -49,7 +50,8 @@ def kiosk_page(code: str) -> Any:
         "kiosk/kiosk.html", counter=counter, version=version, device=device, minutes=survey_minutes(version),
         step_count=_step_count(counter, version), min_gap=config["KIOSK_MIN_GAP_SECONDS"],
         idle_reset=config["KIOSK_IDLE_RESET_SECONDS"], csrf_token=lambda: CSRF_SLOT,
-        lang_next=url_for("kiosk.kiosk_page", code=counter.code)))
+        lang_next=url_for("kiosk.kiosk_page", code=counter.code), pakn_url=pakn_form_url(counter),
+        pakn_qr=qr_svg_markup(pakn_form_url(counter))))
     return no_store(make_response(fill_slots(page)))
 
 

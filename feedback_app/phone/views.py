@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import csrf, db, limiter
 from ..locale import select_locale
+from ..pakn.services import offered_response, remember_offer
 from ..survey_pages import (
     CSRF_SLOT,
     KEY_SLOT,
@@ -117,7 +118,7 @@ def _submit(code: str) -> Any:
     ctx = SubmissionContext(channel=_channel(request.form), counter=counter, version=version,
                             language=select_locale(), client_ip=request.remote_addr)
     try:
-        submit_response(ctx, request.form, request.form.get("key", ""))
+        response_id = submit_response(ctx, request.form, request.form.get("key", ""))
     except SurveyValidationError as error:
         db.session.rollback()
         return _again(counter, version, error.errors)
@@ -125,6 +126,7 @@ def _submit(code: str) -> Any:
         db.session.rollback()
         return no_store(make_response(render_template("phone/duplicate.html", counter=counter), 409))
     db.session.commit()
+    remember_offer(response_id)  # a low rating or a comment: the thank-you page offers to make it a PAKN
     return redirect(url_for("phone.thanks", code=counter.code), 303)
 
 
@@ -168,6 +170,10 @@ def switch_language(code: str) -> Any:
 def thanks(code: str) -> Any:
     """Thank-you page with the way to send a complaint or recommendation (the same for every citizen)."""
     counter = counter_or_404(code)
+    offer = offered_response()
+    if offer is not None:  # this citizen's own page: not cached, never kept by the browser
+        return no_store(make_response(render_template(
+            "phone/thanks.html", counter=counter, offer=offer, lang_next=url_for("phone.thanks", code=counter.code))))
     page = cached_fragment(("thanks", counter.code, counter.stamp, select_locale()), lambda: render_template(
         "phone/thanks.html", counter=counter, lang_next=url_for("phone.thanks", code=counter.code)))
     return make_response(page)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import quote
 
 import qrcode
 import qrcode.image.svg
 from flask import current_app, has_request_context, request
+from markupsafe import Markup
 
 from ..models import Counter
 from ..surveys.specs import CounterInfo
@@ -26,6 +28,17 @@ def public_base_url() -> str:
 def survey_url(counter: Counter | CounterInfo) -> str:
     """The address printed under the code and encoded in it."""
     return f"{public_base_url()}/q/{counter.code}"
+
+
+def pakn_form_url(counter: Counter | CounterInfo) -> str:
+    """The public PAKN form for a counter's agency (the kiosk's thank-you screen shows it as a QR code)."""
+    return f"{public_base_url()}/pakn/new?quay={quote(counter.code, safe='')}"
+
+
+def qr_svg_markup(data: str) -> Markup:
+    """A QR code of any address as inline SVG (no XML declaration), for a page that must work offline."""
+    svg = _qr(data).make_image(image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
+    return Markup(svg[svg.index("<svg"):])  # noqa: S704 - the qrcode library's own SVG of our own address
 
 
 def _qr(data: str) -> qrcode.QRCode:
