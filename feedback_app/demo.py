@@ -36,7 +36,10 @@ DEMO_USERS = [
     ("dangkiem@demo.khanhhoa.gov.vn", "Lê Văn Hùng (Trung tâm Đăng kiểm)", "unit", "SXD-TTDK", None),
     ("quay20@demo.khanhhoa.gov.vn", "Nguyễn Thị Mai", "counter", "SXD", "Nguyễn Thị Mai"),
     ("lanhdao@demo.khanhhoa.gov.vn", "Phó Giám đốc Sở", "viewer", "SXD", None),
+    ("tongdai@demo.khanhhoa.gov.vn", "Phạm Văn Khoa (Đường dây nóng)", "hotline", "SXD", None),
+    ("chanhvanphong@demo.khanhhoa.gov.vn", "Võ Minh Đức (Chánh Văn phòng Sở)", "office", "SXD", None),
 ]
+DEMO_HEADS = {"chanhvanphong@demo.khanhhoa.gov.vn", "dangkiem@demo.khanhhoa.gov.vn"}
 
 UNITS = [
     # code, name, short, type, parent, valid_from, valid_to
@@ -261,7 +264,13 @@ def load_demo_data() -> str:
         user = User(email=email, full_name=name, role=role, org_unit=units[unit_code],
                     officer=officers.get(officer_name) if officer_name else None)
         user.set_password(DEMO_PASSWORD)
+        user.is_head = email in DEMO_HEADS
         db.session.add(user)
     db.session.flush()
+    from .complaints.policies import seed_policies
+    from .demo_pakn import load_demo_pakn
+
+    seed_policies()
+    pakn = load_demo_pakn(units, rng)
     return (f"Demo data loaded: {len(units)} units, {len(COUNTERS)} counters, {len(SERVICES)} procedures, "
-            f"{count} responses.")
+            f"{count} responses, {pakn} PAKN.")

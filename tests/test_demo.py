@@ -6,9 +6,10 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from feedback_app.complaints.deadlines import due_status
 from feedback_app.demo import load_demo_data
 from feedback_app.extensions import db
-from feedback_app.models import Answer, Counter, OrgUnit, Question, Response, Service
+from feedback_app.models import Answer, Complaint, Counter, HotlineCall, OrgUnit, Question, Response, Service
 
 from .conftest import migrated_app
 
@@ -39,5 +40,10 @@ def test_demo_is_true_to_the_2025_organisation_and_to_its_questionnaire(app, tmp
                                                                          Answer.value == 1))
         total = db.session.scalar(select(func.count(Response.id)))
         assert 0.2 < said_yes / total < 0.5
+        # The PAKN queue shows a real day's work: every step, overdue items, a published answer, hotline calls.
+        states = set(db.session.scalars(select(Complaint.state)))
+        assert {"received", "assigned", "drafted", "approved", "notified", "published", "closed"} <= states
+        assert any(due_status(c) == "overdue" for c in db.session.scalars(select(Complaint)))
+        assert db.session.scalar(select(func.count(HotlineCall.id))) >= 14
         db.session.remove()
         db.engine.dispose()
