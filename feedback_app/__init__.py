@@ -121,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
+    from .hotline.views import bp as hotline_bp
     from .kiosk.views import bp as kiosk_bp
     from .notifications.views import bp as notifications_bp
     from .pakn.views import bp as pakn_bp
@@ -129,11 +130,14 @@ def register_blueprints(app: Flask) -> None:
     from .public.views import health_bp
     from .qrcodes.views import bp as qrcodes_bp
     from .reports.views import bp as reports_bp
+    from .staff_intake.views import bp as staff_intake_bp
 
     for blueprint in (public_bp, health_bp, kiosk_bp, phone_bp, qrcodes_bp, auth_bp, account_bp, admin_bp, reports_bp,
                       api_bp, notifications_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(pakn_bp)  # the citizen's PAKN pages: form, receipt, private page, published answers
+    for blueprint in (hotline_bp, staff_intake_bp):  # PAKN intake by staff: the hotline log, letters, e-mails
+        app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the JSON API is read-only (GET) and answers problem+json
 
 

@@ -1,0 +1,1 @@
+"""Staff entry of PAKN received by letter, e-mail or paper form, with the original date of receipt."""
