@@ -124,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
     from .hotline.views import bp as hotline_bp
     from .kiosk.views import bp as kiosk_bp
     from .notifications.views import bp as notifications_bp
+    from .open311.views import bp as open311_bp
     from .pakn.views import bp as pakn_bp
     from .phone.views import bp as phone_bp
     from .public.views import bp as public_bp
@@ -138,7 +139,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pakn_bp)  # the citizen's PAKN pages: form, receipt, private page, published answers
     for blueprint in (hotline_bp, staff_intake_bp):  # PAKN intake by staff: the hotline log, letters, e-mails
         app.register_blueprint(blueprint)
-    csrf.exempt(api_bp)  # the JSON API is read-only (GET) and answers problem+json
+    csrf.exempt(api_bp)  # the JSON API checks the X-CSRFToken header itself on its few POSTs (api/pakn.py)
+    app.register_blueprint(open311_bp)
+    csrf.exempt(open311_bp)  # Open311 clients authenticate by API key, not by a session
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
+from .api_key_cli import api_keys_commands
 from .auth.passwords import password_problem
 from .extensions import db
 from .models import OrgUnit, User
@@ -18,6 +19,7 @@ from .timeutil import parse_date
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(calendar_commands)
+    app.cli.add_command(api_keys_commands)
     app.cli.add_command(worker_command)
 
     @app.cli.command("seed")

@@ -37,6 +37,12 @@ PUBLIC_ENDPOINTS = frozenset(
         "api.openapi",
         "api.calendar_year",
         "api.calendar_deadline",
+        # Open311: reading is public; filing checks the API key itself
+        "open311.services_list",
+        "open311.service_definition",
+        "open311.requests_list",
+        "open311.request_one",
+        "open311.create_request",
         "auth.login",
         "health.health",
     }

@@ -49,6 +49,7 @@ from ..surveys.campaigns import campaign_progress, save_campaign
 from ..surveys.review import REVIEWER_ROLES, resolve_refused, review_responses
 from ..timeutil import format_date, format_datetime
 from . import choices, forms
+from .api_key_views import register_api_key_views
 from .calendar_views import register_calendar_views
 from .crud import Crud, FormRefused
 from .outbox_views import register_outbox_views
@@ -291,6 +292,7 @@ for _crud in CRUDS:
 register_questionnaire_views(bp)
 register_calendar_views(bp)
 register_outbox_views(bp)
+register_api_key_views(bp)
 
 
 @bp.get("/")

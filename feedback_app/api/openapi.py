@@ -35,7 +35,8 @@ def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Feedback app API", "version": "1.0.0",
-                 "description": "Counters, SIPAS satisfaction figures and the working-time calendar."},
+                 "description": "Counters, SIPAS satisfaction figures, the working-time calendar and the staff's "
+                                "PAKN queue. Open311 GeoReport v2 clients file and follow PAKN at /open311/v2/."},
         "servers": [{"url": public_base_url()}],
         "paths": {
             "/api/v1/counters": {"get": {
@@ -71,6 +72,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             }},
             **calendar_paths(),
+            **pakn_paths(),
         },
         "components": {
             "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session"}},
@@ -80,6 +82,7 @@ def openapi_document() -> dict[str, Any]:
                 "Factor": factor,
                 "Result": result,
                 **CALENDAR_SCHEMAS,
+                **PAKN_SCHEMAS,
                 "Counter": {"type": "object", "properties": {k: {"type": "string"} for k in (
                     "code", "name", "kiosk_url", "qr_page_url", "qr_svg_url", "qr_png_url")}},
                 "Problem": {"type": "object", "properties": {
@@ -164,5 +167,96 @@ def calendar_paths() -> dict[str, Any]:
                         "due_local": {"type": "string", "description": "dd/mm/yyyy HH:MM"}}}}}},
                 "400": PROBLEM, "429": PROBLEM,
             },
+        }},
+    }
+
+
+STAMP = {"type": ["string", "null"], "format": "date-time", "description": "UTC"}
+PAKN_SCHEMAS = {
+    "PaknItem": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "code": {"type": "string"},
+        "kind": {"type": "string", "enum": ["phan_anh", "kien_nghi", "gop_y"]},
+        "nature": {"type": "string", "enum": ["pakn", "khieu_nai", "to_cao"]},
+        "channel": {"type": "string"}, "state": {"type": "string"}, "outcome": {"type": ["string", "null"]},
+        "legal": {"type": "boolean"},
+        "version": {"type": "integer", "description": "send it back with an action (optimistic locking)"},
+        "unit": {"type": ["object", "null"], "properties": {
+            "id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"}}},
+        "received_at": STAMP, "due_at": {**STAMP, "description": "the deadline of the current step (UTC)"},
+        "due_status": {"type": ["string", "null"], "enum": ["overdue", "due_soon", "on_time", None]},
+        "working_days_left": {"type": ["integer", "null"], "description": "negative when overdue"},
+        "sender": {"type": "object", "description": "only for roles that may see the sender (office, admin; a "
+                                                    "unit when the office shared it)",
+                   "properties": {k: {"type": ["string", "null"]} for k in ("name", "address", "phone", "email")}},
+    }},
+    "PaknDetail": {"allOf": [{"$ref": "#/components/schemas/PaknItem"}, {"type": "object", "properties": {
+        **{k: {"type": ["string", "null"]} for k in (
+            "title", "content", "dossier_code", "outcome_reason", "forwarded_to", "duplicate_of", "answer_text",
+            "published_text")},
+        "share_identity": {"type": "boolean"}, "classify_due_at": STAMP, "answer_due_at": STAMP,
+        "attachments": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "filename": {"type": "string"}, "mime": {"type": "string"},
+            "size": {"type": "integer"}}}},
+        "events": {"type": "array", "items": {"type": "object", "properties": {
+            "at": STAMP, "action": {"type": "string"}, "from_state": {"type": ["string", "null"]},
+            "to_state": {"type": ["string", "null"]}, "reason": {"type": ["string", "null"]},
+            "user": {"type": ["string", "null"]}}}},
+    }}]},
+}
+PAKN_ACTIONS = ["classify", "assign", "draft", "approve", "return", "notify", "publish", "close", "extend",
+                "duplicate", "withdraw", "share", "note", "erase"]
+
+
+def pakn_paths() -> dict[str, Any]:
+    """The staff's PAKN queue (session login; actions need the X-CSRFToken header)."""
+    token = {"X-CSRFToken": {"description": "the CSRF token to send with the next POST",
+                             "schema": {"type": "string"}}}
+    detail = {"description": "The item", "headers": token, "content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/PaknDetail"}}}}
+    item_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    query = [{"name": n, "in": "query", "schema": s, "description": d} for n, s, d in (
+        ("state", {"type": "string"}, "open (default), all, or a state"),
+        ("unit", {"type": "integer"}, "unit id"), ("channel", {"type": "string"}, ""),
+        ("kind", {"type": "string", "enum": ["phan_anh", "kien_nghi", "gop_y"]}, ""),
+        ("due", {"type": "string", "enum": ["soon", "overdue"]}, ""),
+        ("q", {"type": "string"}, "a code, or words of the content"),
+        ("page", {"type": "integer", "minimum": 1}, "50 items a page"))]
+    return {
+        "/api/v1/pakn": {"get": {
+            "summary": "The caller's PAKN queue, the most urgent first (staff of the queue's roles)",
+            "security": [{"session": []}], "parameters": query,
+            "responses": {
+                "200": {"description": "A page of the queue", "headers": token, "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/PaknItem"}},
+                        "total": {"type": "integer"}, "page": {"type": "integer"},
+                        "page_size": {"type": "integer"}, "pages": {"type": "integer"}}}}}},
+                "400": PROBLEM, "401": PROBLEM, "403": PROBLEM,
+            },
+        }},
+        "/api/v1/pakn/{id}": {"get": {
+            "summary": "One item with its history (404 outside the caller's scope)",
+            "security": [{"session": []}], "parameters": [item_id],
+            "responses": {"200": detail, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM},
+        }},
+        "/api/v1/pakn/{id}/{action}": {"post": {
+            "summary": "One action on one item",
+            "description": "JSON body: `version` (required except for note) and the action's fields — classify: "
+                           "decision (handle, not_accepted, forwarded, referred), reason, forwarded_to; assign: "
+                           "unit (id); draft: answer_text; return: reason; publish: published_text; extend: "
+                           "new_date (dd/mm/yyyy), reason; duplicate: main_code; withdraw, erase: reason; share: "
+                           "share (boolean); note: note. The header X-CSRFToken must carry the token of a GET "
+                           "answer.",
+            "security": [{"session": []}],
+            "parameters": [item_id, {"name": "action", "in": "path", "required": True,
+                                     "schema": {"type": "string", "enum": PAKN_ACTIONS}},
+                           {"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["version"], "properties": {"version": {"type": "integer"}},
+                "additionalProperties": True}}}},
+            "responses": {"200": detail, "400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM,
+                          "409": {"description": "Stale version, or not allowed in the item's state",
+                                  "content": {"application/problem+json": {"schema": {
+                                      "$ref": "#/components/schemas/Problem"}}}}},
         }},
     }
