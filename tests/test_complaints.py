@@ -397,3 +397,23 @@ def test_personal_data_is_erased_after_the_retention_period_only(app, world, off
     assert erased.personal_erased_at and erased.content  # the matter stays
     assert db.session.get(Complaint, recent.id).sender_name == "Lê Văn Tám"
     assert db.session.get(Complaint, still_open.id).sender_phone == "0905123456"
+
+
+def test_the_export_keeps_to_the_scope_and_holds_no_personal_data(app, world, office, unit_user, db_session):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    mine, other = _file(world), _file(world, content="Cảng vụ thu phí sai.")
+    for item, unit in ((mine, world.unit_a), (other, world.unit_b)):
+        actions.classify(office, item, None, "handle")
+        actions.assign(office, [item], unit.id)
+    response = _client(app, unit_user).get("/xu-ly/pakn/xuat.xlsx?state=all")
+    assert response.status_code == 200
+    sheet = load_workbook(BytesIO(response.data)).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0][0] == "Mã" and [r[0] for r in rows[1:]] == [mine.code]
+    text = " ".join(str(v) for row in rows for v in row)
+    assert "Lê Văn Tám" not in text and "0905123456" not in text and "tam@example.vn" not in text
+    office_rows = load_workbook(BytesIO(_client(app, office).get("/xu-ly/pakn/xuat.xlsx").data)).active.max_row
+    assert office_rows == 3

@@ -25,6 +25,7 @@ from ..models.survey import IllegalTransition
 from ..security import roles_required
 from . import access, actions, deadlines
 from .errors import ComplaintInputError, NotAllowed, StaleComplaint
+from .export import queue_workbook
 from .forms import parse_day, queue_filter, version_of
 from .queries import PAGE_SIZE, due_counts, queue_page, state_counts
 
@@ -73,6 +74,15 @@ def queue() -> str:
         counts=state_counts(current_user), due=due_counts(current_user), deadlines=deadlines,
         units=access.units_for_assignment(current_user), can_assign=current_user.role in access.OFFICE_ROLES,
         page_url=lambda n: url_for(".queue", **{**request.args.to_dict(), "page": n}), **LABELS)
+
+
+@bp.get("/xuat.xlsx")
+@roles_required(*access.QUEUE_ROLES)
+def export() -> Any:
+    """The filtered queue as XLSX (no personal data), in the user's scope."""
+    data = queue_workbook(current_user, queue_filter(request.args))
+    return send_file(io.BytesIO(data), as_attachment=True, download_name="pakn.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @bp.post("/giao")
