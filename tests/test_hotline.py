@@ -35,7 +35,8 @@ def policies(db_session):
 
 def _call(world, operator: User, agency=None, **kw) -> HotlineCall:
     call = HotlineCall(agency_id=(agency or world.agency).id, operator_id=operator.id,
-                       started_at=as_utc(kw.pop("started_at", CALL_AT)), duration_seconds=kw.pop("duration_seconds", 270),
+                       started_at=as_utc(kw.pop("started_at", CALL_AT)),
+                       duration_seconds=kw.pop("duration_seconds", 270),
                        caller_name=kw.pop("caller_name", "Lê Văn Tám"),
                        caller_phone=kw.pop("caller_phone", "0905123456"),
                        topic=kw.pop("topic", "Chậm trả kết quả cấp phép xây dựng"), notes=kw.pop("notes", NOTES),
