@@ -47,6 +47,11 @@ class Config:
     # limited request, and a citizen's browser does nothing with them; the 429 page says to wait.
     RATELIMIT_HEADERS_ENABLED = False
     SURVEY_SUBMIT_LIMIT = os.environ.get("SURVEY_SUBMIT_LIMIT", "20 per minute;120 per hour")
+    # PAKN: the public form's limit per address, attachments, and how long senders' personal data is kept.
+    PAKN_SUBMIT_LIMIT = os.environ.get("PAKN_SUBMIT_LIMIT", "5 per minute;30 per day")
+    PAKN_MAX_FILES = _env_int("PAKN_MAX_FILES", 5)
+    PAKN_MAX_FILE_BYTES = _env_int("PAKN_MAX_FILE_BYTES", 5 * 1024 * 1024)
+    PAKN_RETENTION_DAYS = _env_int("PAKN_RETENTION_DAYS", 5 * 365)  # after closure, then erased
     LOGIN_LIMIT = os.environ.get("LOGIN_LIMIT", "10 per minute;60 per hour")
     # A kiosk asks for a fresh form token every two minutes (its heartbeat); a centre's kiosks share an address.
     KIOSK_TOKEN_LIMIT = os.environ.get("KIOSK_TOKEN_LIMIT", "30 per minute")
@@ -114,6 +119,7 @@ class TestingConfig(Config):
     SECRET_KEY = secrets.token_urlsafe(48)  # per process: no cookie signed elsewhere is accepted
     PUBLIC_BASE_URL = ""  # the test client's address, whatever the environment says
     SURVEY_SUBMIT_LIMIT = "1000 per minute"
+    PAKN_SUBMIT_LIMIT = "1000 per minute"
     LOGIN_LIMIT = "1000 per minute"
     KIOSK_MIN_GAP_SECONDS = 5
     COUNTER_CACHE_SECONDS = 0  # every test builds its own counters; tests of the cache turn it on

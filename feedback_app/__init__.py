@@ -55,6 +55,7 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
     register_errors(app)
     register_cli(app)
     register_worker(app)
+    register_complaint_jobs(app)
     return app
 
 
@@ -121,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
+    from .complaints.views import bp as complaints_bp
     from .hotline.views import bp as hotline_bp
     from .kiosk.views import bp as kiosk_bp
     from .notifications.views import bp as notifications_bp
@@ -134,11 +136,11 @@ def register_blueprints(app: Flask) -> None:
     from .staff_intake.views import bp as staff_intake_bp
 
     for blueprint in (public_bp, health_bp, kiosk_bp, phone_bp, qrcodes_bp, auth_bp, account_bp, admin_bp, reports_bp,
-                      api_bp, notifications_bp):
+                      api_bp, notifications_bp, complaints_bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(pakn_bp)  # the citizen's PAKN pages: form, receipt, private page, published answers
     for blueprint in (hotline_bp, staff_intake_bp):  # PAKN intake by staff: the hotline log, letters, e-mails
         app.register_blueprint(blueprint)
+    app.register_blueprint(pakn_bp)  # the citizen's PAKN pages: form, receipt, private page, published answers
     csrf.exempt(api_bp)  # the JSON API checks the X-CSRFToken header itself on its few POSTs (api/pakn.py)
     app.register_blueprint(open311_bp)
     csrf.exempt(open311_bp)  # Open311 clients authenticate by API key, not by a session
@@ -199,6 +201,18 @@ def register_cli(app: Flask) -> None:
     from .cli import register_commands
 
     register_commands(app)
+
+
+def register_complaint_jobs(app: Flask) -> None:
+    """PAKN: reminders run by the worker; deadlines follow every change of the working-time calendar."""
+    from .calendar_service import calendar_changed
+    from .complaints import reminders, retention
+    from .complaints.deadlines import on_calendar_changed
+    from .outbox import register_periodic
+
+    register_periodic("pakn-reminders", reminders.EVERY_SECONDS, reminders.reminders_job)
+    register_periodic("pakn-retention", retention.EVERY_SECONDS, retention.retention_job)
+    calendar_changed.connect(on_calendar_changed, app)
 
 
 def register_worker(app: Flask) -> None:

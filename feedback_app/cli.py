@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from .api_key_cli import api_keys_commands
 from .auth.passwords import password_problem
+from .complaints.cli import pakn_commands
 from .extensions import db
 from .models import OrgUnit, User
 from .models.user import ROLES
@@ -21,14 +22,18 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(calendar_commands)
     app.cli.add_command(api_keys_commands)
     app.cli.add_command(worker_command)
+    app.cli.add_command(pakn_commands)
 
     @app.cli.command("seed")
     def seed_command() -> None:
-        """Load the shipped questionnaires (SIPAS 2640 and the quick rating) if missing."""
+        """Load the shipped questionnaires (SIPAS 2640 and the quick rating) and PAKN deadline policies if missing."""
+        from .complaints.policies import seed_policies
         from .surveys.questionnaires import seed_questionnaires
 
         outcome = seed_questionnaires()
+        policies = seed_policies()
         db.session.commit()
+        click.echo(f"PAKN deadline policies created: {policies}")
         click.echo(f"Questionnaires created: {', '.join(outcome.created) or 'none (already there)'}")
         if outcome.upgraded:
             click.echo(f"New shipped revision published (older responses keep their version): "

@@ -34,19 +34,21 @@ COMPLAINT_CHANNEL_LABELS = {
 }
 COMPLAINT_STATE_LABELS = {
     "received": _l("Mới tiếp nhận"), "classified": _l("Đã phân loại"), "assigned": _l("Đã giao đơn vị"),
-    "drafted": _l("Đã có dự thảo trả lời"), "approved": _l("Đã duyệt trả lời"), "notified": _l("Đã thông báo người gửi"),
-    "published": _l("Đã công khai"), "closed": _l("Đã kết thúc"),
+    "drafted": _l("Đã có dự thảo trả lời"), "approved": _l("Đã duyệt trả lời"),
+    "notified": _l("Đã thông báo người gửi"), "published": _l("Đã công khai"), "closed": _l("Đã kết thúc"),
 }
 COMPLAINT_OUTCOME_LABELS = {
     "answered": _l("Đã trả lời"), "not_accepted": _l("Không thụ lý"), "forwarded": _l("Chuyển cơ quan khác"),
     "duplicate": _l("Trùng lặp"), "withdrawn": _l("Người gửi rút lại"), "referred": _l("Chuyển xử lý theo luật riêng"),
 }
 COMPLAINT_ACTION_LABELS = {
-    "received": _l("Tiếp nhận"), "classify": _l("Phân loại"), "assign": _l("Giao đơn vị"), "draft": _l("Dự thảo trả lời"),
+    "received": _l("Tiếp nhận"), "classify": _l("Phân loại"), "assign": _l("Giao đơn vị"),
+    "draft": _l("Dự thảo trả lời"),
     "approve": _l("Duyệt trả lời"), "return": _l("Trả lại dự thảo"), "notify": _l("Thông báo người gửi"),
     "publish": _l("Công khai"), "close": _l("Kết thúc"), "extended": _l("Gia hạn"), "duplicate": _l("Đánh dấu trùng"),
     "follow": _l("Nhận trả lời của mục chính"), "withdraw": _l("Rút lại"), "share": _l("Chia sẻ thông tin người gửi"),
-    "note": _l("Ghi chú"), "erase": _l("Xóa thông tin cá nhân"), "deadline_moved": _l("Hạn thay đổi theo lịch làm việc"),
+    "note": _l("Ghi chú"), "erase": _l("Xóa thông tin cá nhân"),
+    "deadline_moved": _l("Hạn thay đổi theo lịch làm việc"),
     "reminder": _l("Nhắc hạn"), "satisfaction": _l("Người gửi đánh giá"),
 }
 DUE_STATUS_LABELS = {"overdue": _l("Quá hạn"), "due_soon": _l("Sắp đến hạn"), "on_time": _l("Trong hạn")}

@@ -17,8 +17,8 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy.orm import Session
 
 from feedback_app import create_app
-from feedback_app.extensions import db
 from feedback_app.complaints.policies import seed_policies
+from feedback_app.extensions import db
 from feedback_app.surveys.questionnaires import seed_questionnaires
 
 from . import factories

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from feedback_app.extensions import db
@@ -60,11 +61,15 @@ def test_sipas_bad_parameters_name_each_field(client, world, login_as):
     assert unknown.status_code == 400 and unknown.get_json()["errors"][0]["field"] == "foo"
 
 
-def test_openapi_document_describes_every_path(client, world):
+def test_openapi_document_describes_every_path(app, client, world):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/api/v1/counters", "/api/v1/sipas", "/api/v1/calendar/{year}",
-                                 "/api/v1/calendar/deadline"}
+    # Every route of the API (in OpenAPI's {name} form), and nothing else.
+    routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule) for rule in app.url_map.iter_rules()
+              if rule.rule.startswith("/api/v1/") and rule.endpoint != "api.openapi"}
+    assert set(doc["paths"]) == routes
+    assert {"/api/v1/counters", "/api/v1/sipas", "/api/v1/calendar/{year}", "/api/v1/calendar/deadline",
+            "/api/v1/pakn", "/api/v1/pakn/{complaint_id}", "/api/v1/pakn/{complaint_id}/{action}"} <= routes
     params = {p["name"] for p in doc["paths"]["/api/v1/sipas"]["get"]["parameters"]}
     assert {"from", "to", "unit", "counter", "group_by"} <= params
 

@@ -202,6 +202,6 @@ def test_a_visitor_gets_401_and_the_openapi_document_describes_the_queue(client,
     complaint = _file(world)
     assert client.post(f"/api/v1/pakn/{complaint.id}/classify", json={"version": 1}).status_code == 401
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    assert {"/api/v1/pakn", "/api/v1/pakn/{id}", "/api/v1/pakn/{id}/{action}"} <= set(paths)
-    assert "X-CSRFToken" in str(paths["/api/v1/pakn/{id}/{action}"]["post"]["parameters"])
+    assert {"/api/v1/pakn", "/api/v1/pakn/{complaint_id}", "/api/v1/pakn/{complaint_id}/{action}"} <= set(paths)
+    assert "X-CSRFToken" in str(paths["/api/v1/pakn/{complaint_id}/{action}"]["post"]["parameters"])
     assert db.session.scalar(select(Complaint.state).where(Complaint.id == complaint.id)) == "received"

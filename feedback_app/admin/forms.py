@@ -128,6 +128,7 @@ class UserForm(TranslatedForm):
     org_unit_id = SelectField(_l("Phạm vi đơn vị"), coerce=int)
     officer_id = SelectField(_l("Là công chức (vai trò tại quầy)"), coerce=optional_int, validators=[Optional()])
     active = BooleanField(_l("Đang hoạt động"), default=True)
+    is_head = BooleanField(_l("Lãnh đạo đơn vị (nhận nhắc hạn và báo quá hạn PAKN)"), default=False)
     new_password = PasswordField(_l("Mật khẩu mới (để trống nếu không đổi)"),
                                  validators=[Optional(), StrongPassword()])
 

@@ -53,6 +53,7 @@ from .api_key_views import register_api_key_views
 from .calendar_views import register_calendar_views
 from .crud import Crud, FormRefused
 from .outbox_views import register_outbox_views
+from .pakn_views import pakn_cruds
 from .photos import UnreadableImage, portrait_jpeg
 from .questionnaire_views import register_questionnaire_views
 
@@ -151,7 +152,7 @@ def _save_user(form: forms.UserForm, obj: User) -> None:
         raise FormRefused(_("Tài khoản mới cần mật khẩu."))
     obj.email = form.email.data.strip().lower()
     obj.full_name, obj.role, obj.org_unit_id = form.full_name.data, form.role.data, form.org_unit_id.data
-    obj.officer_id, obj.active = form.officer_id.data, form.active.data
+    obj.officer_id, obj.active, obj.is_head = form.officer_id.data, form.active.data, form.is_head.data
     if obj.id == current_user.id and (not obj.active or obj.role != "admin"):
         raise FormRefused(_("Bạn không thể tự khóa hoặc bỏ quyền quản trị của chính mình."))
     if form.new_password.data:
@@ -286,6 +287,7 @@ CRUDS = [
         query_filter=_in_scope(Target.org_unit_id),
         load=(selectinload(Target.org_unit),),
         duplicate_message=_l("Đơn vị này đã có mục tiêu cho năm và yếu tố này; hãy sửa mục tiêu đó.")),
+    *pakn_cruds(),
 ]
 for _crud in CRUDS:
     _crud.register(bp)

@@ -213,7 +213,7 @@ def pakn_paths() -> dict[str, Any]:
                              "schema": {"type": "string"}}}
     detail = {"description": "The item", "headers": token, "content": {"application/json": {"schema": {
         "$ref": "#/components/schemas/PaknDetail"}}}}
-    item_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    item_id = {"name": "complaint_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     query = [{"name": n, "in": "query", "schema": s, "description": d} for n, s, d in (
         ("state", {"type": "string"}, "open (default), all, or a state"),
         ("unit", {"type": "integer"}, "unit id"), ("channel", {"type": "string"}, ""),
@@ -234,12 +234,12 @@ def pakn_paths() -> dict[str, Any]:
                 "400": PROBLEM, "401": PROBLEM, "403": PROBLEM,
             },
         }},
-        "/api/v1/pakn/{id}": {"get": {
+        "/api/v1/pakn/{complaint_id}": {"get": {
             "summary": "One item with its history (404 outside the caller's scope)",
             "security": [{"session": []}], "parameters": [item_id],
             "responses": {"200": detail, "401": PROBLEM, "403": PROBLEM, "404": PROBLEM},
         }},
-        "/api/v1/pakn/{id}/{action}": {"post": {
+        "/api/v1/pakn/{complaint_id}/{action}": {"post": {
             "summary": "One action on one item",
             "description": "JSON body: `version` (required except for note) and the action's fields — classify: "
                            "decision (handle, not_accepted, forwarded, referred), reason, forwarded_to; assign: "
