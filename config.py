@@ -49,6 +49,7 @@ class Config:
     SURVEY_SUBMIT_LIMIT = os.environ.get("SURVEY_SUBMIT_LIMIT", "20 per minute;120 per hour")
     # PAKN: the public form's limit per address, attachments, and how long senders' personal data is kept.
     PAKN_SUBMIT_LIMIT = os.environ.get("PAKN_SUBMIT_LIMIT", "5 per minute;30 per day")
+    PAKN_LOOKUP_LIMIT = os.environ.get("PAKN_LOOKUP_LIMIT", "60 per minute;600 per hour")  # private pages
     PAKN_MAX_FILES = _env_int("PAKN_MAX_FILES", 5)
     PAKN_MAX_FILE_BYTES = _env_int("PAKN_MAX_FILE_BYTES", 5 * 1024 * 1024)
     PAKN_RETENTION_DAYS = _env_int("PAKN_RETENTION_DAYS", 5 * 365)  # after closure, then erased

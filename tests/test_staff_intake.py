@@ -143,3 +143,15 @@ def test_another_agencys_confirmation_is_not_found(login_as, client, world, poli
 def test_receipt_instant_defaults_to_eight_in_the_morning():
     assert to_local(receipt_instant("02/11/2026")).strftime("%H:%M") == "08:00"
     assert to_local(receipt_instant("2026-11-02", "14h30")).strftime("%H:%M") == "14:30"
+
+
+def test_a_letter_with_scans_larger_than_the_general_body_limit_is_accepted(login_as, client, world, policies, app):
+    """Scans of a several-page letter exceed the app's general request limit (portraits): the entry form takes
+    what its attachment limits allow."""
+    login_as("office")
+    scan = PDF + b"0" * (app.config["MAX_CONTENT_LENGTH"] + 1024)
+    assert len(scan) <= app.config["PAKN_MAX_FILE_BYTES"]
+    response = client.post("/xu-ly/tiep-nhan", content_type="multipart/form-data",
+                           data={**_form(client), "files": [(io.BytesIO(scan), "thu-quet-4-trang.pdf")]})
+    assert response.status_code == 303
+    assert db.session.scalars(select(Attachment.size)).one() == len(scan)

@@ -22,6 +22,7 @@ _SIGNATURES = (
     (b"%PDF-", None, "application/pdf", "pdf"),
 )
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
+FORM_ALLOWANCE = 1024 * 1024  # the text fields of a multipart body, beside the files
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,12 @@ class Upload:
 
     filename: str
     data: bytes
+
+
+def upload_limit() -> int:
+    """The largest body a form with attachments accepts: every file at its largest, plus the text."""
+    config = current_app.config
+    return config["PAKN_MAX_FILES"] * config["PAKN_MAX_FILE_BYTES"] + FORM_ALLOWANCE
 
 
 def sniff(data: bytes) -> tuple[str, str] | None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
-from ..complaints.attachments import Upload
+from ..complaints.attachments import Upload, upload_limit
 from ..complaints.errors import ComplaintInputError, StaleComplaint
 from ..complaints.intake import Intake, Sender, find_by_code, submit
 from ..complaints.notices import lookup_url
@@ -45,7 +45,6 @@ bp = Blueprint("pakn", __name__)
 
 RECEIPT_KEY = "pakn_receipt"  # code and secret, between the POST and the receipt page only
 PRIVATE_ENDPOINTS = ("pakn.new", "pakn.receipt", "pakn.lookup", "pakn.satisfaction")
-FORM_ALLOWANCE = 1024 * 1024  # the text fields of a multipart body, beside the files
 # Where the intake's messages go on the page: the hidden fields' problems are the page's.
 FIELD_OF = {"kind": "kind", "content": "content", "title": "title", "name": "name", "address": "address",
             "phone": "phone", "email": "email", "consent": "consent", "files": "files", "service": "service",
@@ -53,17 +52,11 @@ FIELD_OF = {"kind": "kind", "content": "content", "title": "title", "name": "nam
 
 
 def _lookup_limit() -> str:
-    return current_app.config.get("PAKN_LOOKUP_LIMIT", "60 per minute;600 per hour")
+    return current_app.config["PAKN_LOOKUP_LIMIT"]
 
 
 # Guessing a private link is counted per address, over the page and its question alike.
 lookup_limit = limiter.shared_limit(_lookup_limit, scope="pakn_lookup")
-
-
-def upload_limit() -> int:
-    """The largest body the form accepts: every file at its largest, plus the text."""
-    config = current_app.config
-    return config["PAKN_MAX_FILES"] * config["PAKN_MAX_FILE_BYTES"] + FORM_ALLOWANCE
 
 
 @bp.url_value_preprocessor

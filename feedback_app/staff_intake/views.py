@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
-from ..complaints.attachments import Upload
+from ..complaints.attachments import Upload, upload_limit
 from ..complaints.errors import ComplaintInputError
 from ..complaints.intake import Sender
 from ..labels import COMPLAINT_NATURE_LABELS
@@ -19,6 +19,13 @@ from .forms import LetterForm
 from .services import ENTRY_ROLES, LetterEntry, agencies_for, enter_letter, find_in_scope
 
 bp = Blueprint("staff_intake", __name__, url_prefix="/xu-ly/tiep-nhan")
+
+
+@bp.url_value_preprocessor
+def _allow_scans(endpoint: str | None, _values: Any) -> None:
+    # Before every before_request hook (the input guard reads the form): scans of a letter are large.
+    if endpoint == "staff_intake.enter" and request.method == "POST":
+        request.max_content_length = upload_limit()
 
 
 def _form() -> LetterForm:
