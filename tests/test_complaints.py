@@ -417,3 +417,63 @@ def test_the_export_keeps_to_the_scope_and_holds_no_personal_data(app, world, of
     assert "Lê Văn Tám" not in text and "0905123456" not in text and "tam@example.vn" not in text
     office_rows = load_workbook(BytesIO(_client(app, office).get("/xu-ly/pakn/xuat.xlsx").data)).active.max_row
     assert office_rows == 3
+
+
+def test_two_people_deciding_at_the_same_moment_one_wins_the_other_is_told(app, tmp_root):
+    """Real transactions on their own database: the office approves while a colleague returns the same draft,
+    both from a page showing the same version. One change is stored; the other person gets StaleComplaint."""
+    import threading
+
+    from .conftest import migrated_app
+
+    application = migrated_app(app.config["BACKEND"], tmp_root, "complaint_race")
+    with application.app_context():
+        from feedback_app.complaints.policies import seed_policies
+        from feedback_app.surveys.questionnaires import seed_questionnaires
+
+        seed_questionnaires()
+        seed_policies()
+        world = factories.build_world()
+        first, second, unit_user = (factories.user("office", world.agency), factories.user("office", world.agency),
+                                    factories.user("unit", world.unit_a))
+        db.session.commit()
+        complaint = _file(world)
+        actions.classify(first, complaint, None, "handle")
+        actions.assign(first, [complaint], world.unit_a.id)
+        actions.draft(unit_user, complaint, None, "Đã khắc phục.")
+        ids, seen_version = (complaint.id, first.id, second.id), complaint.version
+        db.session.remove()
+    start = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def decide(who: str, user_id: int) -> None:
+        with application.app_context():
+            user, item = db.session.get(User, user_id), db.session.get(Complaint, ids[0])
+            db.session.commit()  # both have read the item; their decisions start from the same point
+            start.wait(timeout=10)
+            try:
+                if who == "approve":
+                    actions.approve(user, item, seen_version)
+                else:
+                    actions.return_draft(user, item, seen_version, "Chưa đủ ý.")
+                outcomes[who] = "stored"
+            except StaleComplaint:
+                outcomes[who] = "stale"
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=decide, args=("approve", ids[1])),
+               threading.Thread(target=decide, args=("return", ids[2]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    with application.app_context():
+        stored = db.session.get(Complaint, ids[0])
+        state, actions_done = stored.state, [e.action for e in stored.events]
+        db.session.remove()
+        db.engine.dispose()
+    assert sorted(outcomes.values()) == ["stale", "stored"]
+    winner = next(who for who, outcome in outcomes.items() if outcome == "stored")
+    assert state == {"approve": "approved", "return": "assigned"}[winner]
+    assert actions_done.count("approve") + actions_done.count("return") == 1
