@@ -321,3 +321,11 @@ def test_the_api_keys_commands_create_list_and_revoke(app, world, db_session):
     assert row.revoked_at is not None
     assert "revoked" in runner.invoke(args=["api-keys", "list"]).output
     assert runner.invoke(args=["api-keys", "revoke", "999999"]).exit_code != 0
+
+
+def test_a_to_cao_is_followed_by_its_code_but_never_listed(client, world):
+    denunciation, _secret = submit(Intake(agency_id=world.agency.id, kind="phan_anh", nature="to_cao",
+                                          content="Tố cáo cán bộ nhận tiền", channel="web", sender=Sender()))
+    listed = [r["service_request_id"] for r in client.get("/open311/v2/requests.json").get_json()]
+    assert denunciation.code not in listed
+    assert client.get(f"/open311/v2/requests/{denunciation.code}.json").status_code == 200
