@@ -113,6 +113,6 @@ def _advance(complaint, step: str, office: User, unit_user: User, units: dict[st
     actions.notify_sender(office, complaint, None)
     if step == "notified":
         return
-    actions.publish(office, complaint, None, complaint.title + ". " + complaint.content[:160])
+    actions.publish(office, complaint, None, complaint.title + ". " + complaint.content[:160], complaint.answer_text)
     if step == "closed":
         actions.close(office, complaint, None)

@@ -127,7 +127,8 @@ def test_the_whole_way_through_the_api(client, login_as, world):
     assert _post(client, complaint, "draft", answer_text="Hồ sơ trễ do thiếu xác nhận của xã.").status_code == 200
     assert _post(client, complaint, "approve").status_code == 200
     assert _post(client, complaint, "notify").status_code == 200
-    published = _post(client, complaint, "publish", published_text="Quầy 3 trả hồ sơ trễ hẹn.")
+    published = _post(client, complaint, "publish", published_text="Quầy 3 trả hồ sơ trễ hẹn.",
+                      published_answer="Đơn vị đã xin lỗi và trả kết quả.")
     assert published.status_code == 200
     body = published.get_json()
     assert body["state"] == "published" and body["due_at"] is None and body["due_status"] is None
@@ -147,7 +148,7 @@ def test_a_stale_version_or_an_illegal_move_is_a_409(client, login_as, world):
     assert stale.status_code == 409 and stale.mimetype == "application/problem+json"
     db.session.refresh(complaint)
     assert complaint.state == "classified" and complaint.outcome is None
-    illegal = _post(client, complaint, "publish", published_text="Chưa có trả lời.")
+    illegal = _post(client, complaint, "publish", published_text="Chưa có trả lời.", published_answer="Chưa có.")
     assert illegal.status_code == 409
     assert client.get(f"/api/v1/pakn/{complaint.id}").get_json()["state"] == "classified"
 

@@ -120,7 +120,7 @@ def _to_notified(live: LiveServer, code: str, publish: str | None = None) -> Non
         complaint.approve(staff.id)
         complaint.notify()
         if publish:
-            complaint.publish(publish)
+            complaint.publish(publish, complaint.answer_text)
         db.session.commit()
 
     live.call(run)

@@ -33,7 +33,7 @@ def test_the_whole_way_from_receipt_to_closure(world, db_session):
     item.approve(user_id=None)
     item.notify()
     assert (item.state, item.outcome) == ("notified", "answered")
-    item.publish("Hồ sơ trễ do thiếu xác nhận; đã trả kết quả.")
+    item.publish("Hồ sơ trễ do thiếu xác nhận; đã trả kết quả.", "Đã trả kết quả ngày 05/11.")
     item.close()
     assert item.state == "closed" and item.closed_at is not None
 
@@ -43,11 +43,11 @@ def test_the_whole_way_from_receipt_to_closure(world, db_session):
     (lambda i, w: i.draft_answer("x", None), "received"),
     (lambda i, w: i.approve(None), "received"),
     (lambda i, w: i.notify(), "received"),
-    (lambda i, w: i.publish("x"), "received"),
+    (lambda i, w: i.publish("x", "y"), "received"),
     (lambda i, w: i.close(), "received"),
     (lambda i, w: i.classify("handle"), "assigned"),
     (lambda i, w: i.return_draft("lý do"), "assigned"),
-    (lambda i, w: i.publish("x"), "approved"),
+    (lambda i, w: i.publish("x", "y"), "approved"),
 ])
 def test_a_move_out_of_order_is_refused_and_changes_nothing(world, db_session, move, state):
     item = _item(world, state=state)
@@ -69,7 +69,7 @@ def test_not_accepted_and_forwarded_need_their_reason_and_go_straight_to_the_sen
     item.notify()
     assert (item.state, item.outcome) == ("notified", "forwarded")
     with pytest.raises(IllegalTransition):
-        item.publish("x")  # only answers are published
+        item.publish("x", "y")  # only answers are published
 
 
 def test_only_a_khieu_nai_or_to_cao_is_referred(world, db_session):

@@ -17,6 +17,7 @@ from feedback_app.complaints.reminders import send_due_reminders
 from feedback_app.extensions import db
 from feedback_app.models import AuditEvent, Complaint, ComplaintEvent, User
 from feedback_app.models.messaging import Notification, OutboxMessage
+from feedback_app.models.survey import IllegalTransition
 from feedback_app.timeutil import as_utc, to_local
 
 from . import factories
@@ -141,7 +142,8 @@ def test_the_whole_way_through_the_pages(app, world, office, unit_user, db_sessi
     assert (complaint.state, complaint.outcome) == ("notified", "answered")
     mail = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "pakn_outcome"))
     assert "đã trả kết quả ngày 05/11" in mail.body and mail.recipient == "tam@example.vn"
-    published = _post(office_client, complaint, "publish", published_text="Hồ sơ trễ hẹn; đã trả kết quả.")
+    published = _post(office_client, complaint, "publish", published_text="Hồ sơ trễ hẹn; đã trả kết quả.",
+                      published_answer="Đã trả kết quả ngày 05/11.")
     assert published.status_code == 303
     assert _post(office_client, complaint, "close").status_code == 303
     db.session.refresh(complaint)
@@ -477,3 +479,139 @@ def test_two_people_deciding_at_the_same_moment_one_wins_the_other_is_told(app, 
     winner = next(who for who, outcome in outcomes.items() if outcome == "stored")
     assert state == {"approve": "approved", "return": "assigned"}[winner]
     assert actions_done.count("approve") + actions_done.count("return") == 1
+
+
+# Defects found in review, each with the move that used to go through ------------------------------------------------
+
+def test_after_erasure_the_public_page_shows_only_the_published_answer(app, client, world, office, unit_user,
+                                                                         db_session):
+    complaint = _file(world)
+    actions.classify(office, complaint, None, "handle")
+    actions.assign(office, [complaint], world.unit_a.id)
+    actions.draft(unit_user, complaint, None, "Kính gửi ông Lê Văn Tám (0905 123 456): hồ sơ đã trả.")
+    actions.approve(office, complaint, None)
+    actions.notify_sender(office, complaint, None)
+    actions.publish(office, complaint, None, "Phản ánh về trả hồ sơ trễ hẹn.", "Hồ sơ đã trả; cơ quan xin lỗi.")
+    actions.erase_personal(office, complaint, None, "Yêu cầu của người gửi")
+    for page in (client.get("/cong-khai/pakn"), client.get(f"/open311/v2/requests/{complaint.code}.json")):
+        text = page.get_data(as_text=True)
+        assert "cơ quan xin lỗi" in text and "Lê Văn Tám" not in text and "0905 123 456" not in text
+
+
+def test_erasure_reaches_the_hotline_call_and_the_e_mails(world, office, db_session):
+    from feedback_app.models import HotlineCall
+
+    complaint = _file(world, channel="hotline")
+    call = HotlineCall(agency_id=world.agency.id, operator_id=office.id, started_at=datetime.now(UTC),
+                       caller_name="Lê Văn Tám", caller_phone="0905123456", topic="Trễ hẹn", notes="…",
+                       outcome="pakn", complaint_id=complaint.id)
+    db_session.add(call)
+    db_session.commit()
+    actions.erase_personal(office, complaint, None, "Yêu cầu của người gửi")
+    db.session.refresh(call)
+    assert call.caller_name is None and call.caller_phone is None and call.personal_erased_at
+    mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.entity_id == complaint.id)).all()
+    assert mails and all(m.recipient == "" and m.body == "" and m.status != "pending" for m in mails)
+
+
+def test_an_office_account_in_the_van_phong_unit_works_the_agencys_queue(app, world, db_session):
+    van_phong = factories.unit("Văn phòng Sở", "phong", parent=world.agency)
+    clerk = factories.user("office", van_phong)
+    db_session.commit()
+    complaint = _file(world)
+    client = _client(app, clerk)
+    assert complaint.code in client.get("/xu-ly/pakn/").get_data(as_text=True)
+    assert client.get(f"/xu-ly/pakn/{complaint.id}").status_code == 200
+
+
+def test_a_new_policy_never_changes_the_days_an_open_item_was_given(world, office, db_session):
+    from feedback_app.models import DeadlinePolicy
+
+    complaint = _file(world, received_at=TET_EVE)
+    before = (complaint.classify_due_at, complaint.answer_due_at)
+    old = db.session.get(DeadlinePolicy, complaint.policy_id)
+    old.active = False
+    db.session.add(DeadlinePolicy(kind="phan_anh", legal_basis="Quy định mới", classify_days=3, answer_days=30))
+    db_session.commit()
+    add_exception(office, date(2199, 1, 2), working=False, basis="Ngày nghỉ không liên quan")
+    db.session.commit()
+    db.session.refresh(complaint)
+    assert (as_utc(complaint.classify_due_at), as_utc(complaint.answer_due_at)) == tuple(as_utc(d) for d in before)
+    assert complaint.policy_id == old.id
+
+
+def test_duplicates_cannot_chain_be_reclassified_or_strand_their_senders(world, office, db_session):
+    main, middle, last = _file(world), _file(world), _file(world)
+    actions.mark_duplicate(office, last, None, middle.code)
+    with pytest.raises(ComplaintInputError):
+        actions.mark_duplicate(office, middle, None, main.code)  # middle has a follower
+    with pytest.raises(IllegalTransition):
+        actions.classify(office, last, None, "handle")  # a duplicate follows; it is not handled on its own
+    with pytest.raises(ComplaintInputError):
+        actions.withdraw(office, middle, None, "Rút lại")  # its follower would wait for ever
+
+
+def test_a_duplicate_of_an_item_not_accepted_is_told_why(world, office, db_session):
+    main = _file(world)
+    copy = _file(world, sender=Sender(name="Phạm Thị Hoa", address="3 Trần Phú", phone="0912000111",
+                                      email="hoa@example.vn"))
+    actions.mark_duplicate(office, copy, None, main.code)
+    actions.classify(office, main, None, "not_accepted", reason="Không thuộc thẩm quyền của Sở.")
+    actions.notify_sender(office, main, None)
+    mail = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "pakn_outcome",
+                                                         OutboxMessage.recipient == "hoa@example.vn"))
+    assert "Không thuộc thẩm quyền của Sở." in mail.body and "None" not in mail.body
+    assert main.code in mail.body
+
+
+def test_a_khieu_nai_is_referred_never_handled_as_pakn(world, office, db_session):
+    complaint = _file(world, nature="khieu_nai")
+    with pytest.raises(IllegalTransition):
+        actions.classify(office, complaint, None, "handle")
+    actions.classify(office, complaint, None, "referred", forwarded_to="Thanh tra tỉnh")
+    assert complaint.outcome == "referred"
+
+
+def test_no_withdrawal_once_the_sender_was_told(world, office, db_session):
+    complaint = _file(world)
+    actions.classify(office, complaint, None, "not_accepted", reason="Không thuộc phạm vi")
+    actions.notify_sender(office, complaint, None)
+    with pytest.raises(IllegalTransition):
+        actions.withdraw(office, complaint, None, "Rút lại")
+
+
+def test_a_late_refusal_is_counted_late(world, office, db_session):
+    from feedback_app.complaints.deadlines import answered_on_time
+
+    complaint = _file(world, received_at=datetime.now(UTC) - timedelta(days=12))  # past the 5 working days
+    actions.classify(office, complaint, None, "forwarded", forwarded_to="UBND xã Diên Khánh")
+    actions.notify_sender(office, complaint, None)
+    assert answered_on_time(complaint) is False
+
+
+def test_unusual_digits_in_the_assignment_form_are_refused_not_a_500(app, world, office, db_session):
+    client = _client(app, office)
+    token = factories.csrf_token(client, "/xu-ly/pakn/")
+    response = client.post("/xu-ly/pakn/giao", data={"csrf_token": token, "ids": "²", "unit": "²"})
+    assert response.status_code == 303
+
+
+def test_staff_are_told_in_vietnamese_whatever_the_citizens_language(app, world, office, db_session):
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        complaint = _file(world, channel="kiosk")
+    text = db.session.scalar(select(Notification.text).where(Notification.user_id == office.id))
+    assert text == f"PAKN mới {complaint.code} qua kênh Kiosk tại quầy"
+
+
+def test_an_office_cannot_take_over_a_shared_answer_template(client, login_as, world, db_session):
+    from feedback_app.models import AnswerTemplate
+
+    shared = AnswerTemplate(agency_id=None, kind=None, title="Chung", body="Mẫu chung")
+    db_session.add(shared)
+    db_session.commit()
+    login_as("office")
+    assert client.get(f"/admin/answer-templates/{shared.id}").status_code == 404
+    db.session.refresh(shared)
+    assert shared.agency_id is None and shared.body == "Mẫu chung"

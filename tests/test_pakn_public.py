@@ -65,7 +65,7 @@ def _notify(complaint, answer="Cơ quan đã kiểm tra và trả kết quả ch
     complaint.approve(staff.id)
     complaint.notify()
     if publish:
-        complaint.publish(publish)
+        complaint.publish(publish, answer)
     db.session.commit()
 
 

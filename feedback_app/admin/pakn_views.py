@@ -6,7 +6,7 @@ from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..labels import COMPLAINT_KIND_LABELS, choices_of, label_of
@@ -44,6 +44,8 @@ def _prepare_template(form: AnswerTemplateForm, _obj: AnswerTemplate) -> None:
 
 def _save_template(form: AnswerTemplateForm, obj: AnswerTemplate) -> None:
     scope = visible_unit_ids(current_user)
+    if scope is not None and obj.id and obj.agency_id is None:
+        raise FormRefused(_("Mẫu dùng chung chỉ quản trị hệ thống sửa được."))
     if scope is not None and (form.agency_id.data is None or form.agency_id.data not in scope):
         raise FormRefused(_("Chỉ quản trị hệ thống tạo được mẫu dùng chung; hãy chọn cơ quan của bạn."))
     obj.title, obj.body, obj.active = form.title.data.strip(), form.body.data, form.active.data
@@ -51,10 +53,11 @@ def _save_template(form: AnswerTemplateForm, obj: AnswerTemplate) -> None:
 
 
 def _templates_in_scope(stmt):
+    # The office keeps its agency's templates; shared ones (every agency's) are the administrators'.
     scope = visible_unit_ids(current_user)
     if scope is None:
         return stmt
-    return stmt.where(or_(AnswerTemplate.agency_id.in_(sorted(scope)), AnswerTemplate.agency_id.is_(None)))
+    return stmt.where(AnswerTemplate.agency_id.in_(sorted(scope)))
 
 
 def pakn_cruds() -> list[Crud]:

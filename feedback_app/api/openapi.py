@@ -192,7 +192,7 @@ PAKN_SCHEMAS = {
     "PaknDetail": {"allOf": [{"$ref": "#/components/schemas/PaknItem"}, {"type": "object", "properties": {
         **{k: {"type": ["string", "null"]} for k in (
             "title", "content", "dossier_code", "outcome_reason", "forwarded_to", "duplicate_of", "answer_text",
-            "published_text")},
+            "published_text", "published_answer")},
         "share_identity": {"type": "boolean"}, "classify_due_at": STAMP, "answer_due_at": STAMP,
         "attachments": {"type": "array", "items": {"type": "object", "properties": {
             "id": {"type": "integer"}, "filename": {"type": "string"}, "mime": {"type": "string"},
@@ -243,7 +243,7 @@ def pakn_paths() -> dict[str, Any]:
             "summary": "One action on one item",
             "description": "JSON body: `version` (required except for note) and the action's fields — classify: "
                            "decision (handle, not_accepted, forwarded, referred), reason, forwarded_to; assign: "
-                           "unit (id); draft: answer_text; return: reason; publish: published_text; extend: "
+                           "unit (id); draft: answer_text; return: reason; publish: published_text, published_answer; extend: "
                            "new_date (dd/mm/yyyy), reason; duplicate: main_code; withdraw, erase: reason; share: "
                            "share (boolean); note: note. The header X-CSRFToken must carry the token of a GET "
                            "answer.",

@@ -7,11 +7,12 @@
 
 from __future__ import annotations
 
+from flask import g, has_request_context
 from sqlalchemy import ColumnElement, false, select, true
 
 from ..extensions import db
 from ..models import Complaint, OrgUnit, User
-from ..scoping import visible_unit_ids
+from ..scoping import unit_with_descendants, visible_unit_ids
 
 AGENCY_TYPES = ("so", "ubnd")
 QUEUE_ROLES = ("admin", "office", "unit", "viewer")
@@ -35,11 +36,22 @@ def agency_of(unit_id: int) -> int:
     return unit_id
 
 
+def scope_units(user: User) -> set[int] | None:
+    """Units whose items the user may read (None: every unit). The office works for its whole agency, even when
+    its account sits in the Văn phòng unit below the agency; other roles read their own unit and below."""
+    if user.role != "office":
+        return visible_unit_ids(user)
+    cache = g.setdefault("pakn_office_units", {}) if has_request_context() else {}
+    if user.id not in cache:
+        cache[user.id] = unit_with_descendants([agency_of(user.org_unit_id)])
+    return cache[user.id]
+
+
 def queue_condition(user: User) -> ColumnElement[bool]:
     """The items a user may read, as a WHERE condition."""
     if user.role not in QUEUE_ROLES:
         return false()
-    units = visible_unit_ids(user)
+    units = scope_units(user)
     if units is None:
         return true()
     if user.role == "unit":
@@ -51,7 +63,7 @@ def can_read(user: User, complaint: Complaint) -> bool:
     """Whether the user may open this item."""
     if user.role not in QUEUE_ROLES:
         return False
-    units = visible_unit_ids(user)
+    units = scope_units(user)
     if units is None:
         return True
     if user.role == "unit":
@@ -73,7 +85,7 @@ def sees_sender(user: User, complaint: Complaint) -> bool:
 
 def units_for_assignment(user: User) -> list[OrgUnit]:
     """Units the office may give items to: open units inside its agency."""
-    units = visible_unit_ids(user)
+    units = scope_units(user)
     stmt = select(OrgUnit).where(OrgUnit.valid_to.is_(None)).order_by(OrgUnit.name)
     if units is not None:
         stmt = stmt.where(OrgUnit.id.in_(sorted(units)))

@@ -8,21 +8,21 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import record
 from ..calendar_service import current_calendar
 from ..extensions import db
-from ..models import Complaint, ComplaintEvent, OrgUnit, User
+from ..models import Complaint, ComplaintEvent, DeadlinePolicy, HotlineCall, OrgUnit, User
+from ..models.messaging import OutboxMessage
 from ..models.survey import IllegalTransition
-from ..scoping import visible_unit_ids
-from ..timeutil import as_utc, to_local
+from ..timeutil import as_utc, to_local, utcnow
 from . import access
 from .errors import ComplaintInputError, NotAllowed, StaleComplaint
 from .intake import find_by_code
 from .notices import email_outcome, office_staff, tell_staff, unit_staff
-from .policies import policy_for
 
 TEXT_MAX = 10000
 
@@ -83,7 +83,7 @@ def classify(user: User, complaint: Complaint, version: int | None, decision: st
 def assign(user: User, complaints: list[Complaint], unit_id: int) -> list[Complaint]:
     """Give one or several items to a unit: all or none (a refused item names itself), one commit."""
     unit = db.session.get(OrgUnit, unit_id)
-    scope = visible_unit_ids(user)
+    scope = access.scope_units(user)
     if unit is None or (scope is not None and unit_id not in scope):
         raise ComplaintInputError({"unit": _("Hãy chọn một đơn vị thuộc cơ quan.")})
     try:
@@ -115,7 +115,7 @@ def _assign_all(user: User, complaints: list[Complaint], unit: OrgUnit) -> None:
         raise ComplaintInputError({"items": _("Không giao được %(codes)s: chỉ giao được mục đã phân loại là xử lý "
                                               "tại cơ quan và chưa duyệt trả lời.", codes=", ".join(refused))})
     for complaint in complaints:
-        tell_staff(unit_staff(unit.id), _("Đơn vị được giao xử lý PAKN %(code)s", code=complaint.code), complaint)
+        tell_staff(unit_staff(unit.id), _l("Đơn vị được giao xử lý PAKN %(code)s", code=complaint.code), complaint)
 
 
 def draft(user: User, complaint: Complaint, version: int | None, text: str) -> Complaint:
@@ -125,7 +125,7 @@ def draft(user: User, complaint: Complaint, version: int | None, text: str) -> C
 
     def change() -> None:
         complaint.draft_answer(text, user.id)
-        tell_staff(office_staff(complaint.agency_id), _("Dự thảo trả lời PAKN %(code)s chờ duyệt",
+        tell_staff(office_staff(complaint.agency_id), _l("Dự thảo trả lời PAKN %(code)s chờ duyệt",
                                                         code=complaint.code), complaint)
 
     return _act(user, complaint, "draft", version, change)
@@ -144,7 +144,7 @@ def return_draft(user: User, complaint: Complaint, version: int | None, reason: 
     def change() -> None:
         complaint.return_draft(reason)
         tell_staff(unit_staff(complaint.unit_id) if complaint.unit_id else [],
-                   _("Dự thảo trả lời PAKN %(code)s bị trả lại: %(reason)s", code=complaint.code, reason=reason[:200]),
+                   _l("Dự thảo trả lời PAKN %(code)s bị trả lại: %(reason)s", code=complaint.code, reason=reason[:200]),
                    complaint)
 
     return _act(user, complaint, "return", version, change, reason=reason)
@@ -152,8 +152,7 @@ def return_draft(user: User, complaint: Complaint, version: int | None, reason: 
 
 def notify_sender(user: User, complaint: Complaint, version: int | None) -> Complaint:
     """The sender is told (by e-mail when given); every duplicate's sender gets the same answer."""
-    followers = list(db.session.scalars(select(Complaint).where(Complaint.duplicate_of_id == complaint.id,
-                                                                Complaint.state != "closed")))
+    followers = _followers(complaint)
 
     def change() -> None:
         complaint.notify()
@@ -169,11 +168,19 @@ def notify_sender(user: User, complaint: Complaint, version: int | None) -> Comp
                 duplicates=[d.code for d in followers])
 
 
-def publish(user: User, complaint: Complaint, version: int | None, text: str) -> Complaint:
-    """Publish the matter (redacted by staff; the original is kept) with its answer."""
+def _followers(complaint: Complaint) -> list[Complaint]:
+    """Open duplicates that follow this item."""
+    if complaint.id is None:
+        return []
+    return list(db.session.scalars(select(Complaint).where(Complaint.duplicate_of_id == complaint.id,
+                                                           Complaint.state != "closed")))
+
+
+def publish(user: User, complaint: Complaint, version: int | None, text: str, answer: str) -> Complaint:
+    """Publish the matter and its answer, both as staff made them fit to publish (the originals are kept)."""
     _allowed(user, "publish", complaint)
-    text = _clean(text, "published_text")
-    return _act(user, complaint, "publish", version, lambda: complaint.publish(text))
+    text, answer = _clean(text, "published_text"), _clean(answer, "published_answer")
+    return _act(user, complaint, "publish", version, lambda: complaint.publish(text, answer))
 
 
 def close(user: User, complaint: Complaint, version: int | None) -> Complaint:
@@ -199,8 +206,8 @@ def extend(user: User, complaint: Complaint, version: int | None, new_day: date 
     if new_due <= old:
         raise ComplaintInputError({"new_date": _("Hạn mới phải sau hạn hiện tại (%(day)s).",
                                                  day=f"{to_local(old):%d/%m/%Y}")})
-    policy = policy_for(complaint.kind)
-    limit = policy.max_extension_days if policy else 10
+    policy = db.session.get(DeadlinePolicy, complaint.policy_id) if complaint.policy_id else None
+    limit = policy.max_extension_days if policy else 10  # the item's own policy, as given at receipt
     if new_due > calendar.add_working_days(old, limit):
         raise ComplaintInputError({"new_date": _("Chỉ gia hạn được tối đa %(n)d ngày làm việc.", n=limit)})
 
@@ -217,6 +224,9 @@ def mark_duplicate(user: User, complaint: Complaint, version: int | None, main_c
     main = find_by_code(main_code or "")
     if main is None or not access.can_read(user, main):
         raise ComplaintInputError({"main_code": _("Không tìm thấy PAKN có mã %(code)s.", code=main_code[:30])})
+    if _followers(complaint):
+        raise ComplaintInputError({"main_code": _("Mục này đang có mục trùng theo nó; không đánh dấu trùng được. "
+                                                  "Hãy đánh dấu mục %(code)s là trùng với mục này.", code=main.code)})
     return _act(user, complaint, "duplicate", version, lambda: complaint.mark_duplicate(main), main=main.code)
 
 
@@ -224,6 +234,10 @@ def withdraw(user: User, complaint: Complaint, version: int | None, reason: str)
     """The sender withdrew it (by phone, letter or in person): closed with that outcome."""
     _allowed(user, "withdraw", complaint)
     reason = _clean(reason, "reason")
+    if _followers(complaint):
+        # Their senders still wait for an answer: the office handles one of them as the main item first.
+        raise ComplaintInputError({"reason": _("Có mục trùng đang theo mục này; hãy xử lý các mục đó trước khi ghi "
+                                               "nhận rút lại.")})
     return _act(user, complaint, "withdraw", version, lambda: complaint.withdraw(reason), reason=reason)
 
 
@@ -247,4 +261,19 @@ def erase_personal(user: User, complaint: Complaint, version: int | None, reason
     """Erase the sender's personal data on request (Nghị định 13/2023); the matter stays."""
     _allowed(user, "erase", complaint)
     reason = _clean(reason, "reason")
-    return _act(user, complaint, "erase", version, complaint.erase_personal_data, reason=reason)
+    return _act(user, complaint, "erase", version, lambda: erase_copies(complaint), reason=reason)
+
+
+def erase_copies(complaint: Complaint) -> None:
+    """Erase the sender's identity from the item and from every copy: the hotline call it came from and the
+    e-mails written to the sender (kept as sent or not, without address or text). Flushes, never commits."""
+    complaint.erase_personal_data()
+    db.session.execute(update(HotlineCall).where(HotlineCall.complaint_id == complaint.id)
+                       .values(caller_name=None, caller_phone=None, personal_erased_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    messages = update(OutboxMessage).where(OutboxMessage.entity_type == "complaints",
+                                           OutboxMessage.entity_id == complaint.id)
+    # A message not sent yet is not sent any more: its recipient asked to be forgotten.
+    db.session.execute(messages.where(OutboxMessage.status.in_(("pending", "failed")))
+                       .values(status="dead", last_error="erased").execution_options(synchronize_session=False))
+    db.session.execute(messages.values(recipient="", body="").execution_options(synchronize_session=False))

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, case, null, or_, select
 
 from ..calendar_service import current_calendar
 from ..extensions import db
-from ..models import Complaint, ComplaintEvent
+from ..models import Complaint, ComplaintEvent, DeadlinePolicy
 from ..models.complaint import OPEN_STATES
 from ..timeutil import as_utc, utcnow
 from ..workcalendar import WorkingTime
@@ -27,8 +27,9 @@ def has_deadlines(complaint: Complaint) -> bool:
 
 
 def start_clock(complaint: Complaint) -> None:
-    """Set the policy and the classification and answer deadlines from the date of receipt."""
-    policy = policy_for(complaint.kind)
+    """Set the policy and the classification and answer deadlines from the date of receipt. The policy is chosen
+    once, at receipt: a later policy never changes the days an item was given (see recompute_open)."""
+    policy = db.session.get(DeadlinePolicy, complaint.policy_id) if complaint.policy_id else policy_for(complaint.kind)
     complaint.policy_id = policy.id if policy else None
     if policy is None or not has_deadlines(complaint):
         complaint.classify_due_at = complaint.answer_due_at = None
@@ -83,10 +84,12 @@ def time_left(complaint: Complaint, now: datetime | None = None) -> WorkingTime 
 
 
 def answered_on_time(complaint: Complaint) -> bool | None:
-    """Whether the sender was told by the answer deadline (None when it had none or is not told yet)."""
-    if complaint.notified_at is None or complaint.answer_due_at is None:
+    """Whether the sender was told by the deadline of the outcome: the classification deadline for an item not
+    accepted, forwarded or referred, else the answer deadline (None when it had none or is not told yet)."""
+    due = complaint.classify_due_at if complaint.outcome in _EARLY else complaint.answer_due_at
+    if complaint.notified_at is None or due is None:
         return None
-    return as_utc(complaint.notified_at) <= as_utc(complaint.answer_due_at)
+    return as_utc(complaint.notified_at) <= as_utc(due)
 
 
 def extended(complaint: Complaint) -> bool:

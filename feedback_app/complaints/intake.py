@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..audit import record
 from ..extensions import db
+from ..labels import COMPLAINT_CHANNEL_LABELS
 from ..models import Complaint, ComplaintEvent, Counter, Officer, Service, User
 from ..models.complaint import CHANNELS, KINDS, NATURES
 from ..parsing import clean_text
@@ -159,8 +161,8 @@ def file_complaint(intake: Intake, user: User | None = None) -> tuple[Complaint,
     db.session.add(ComplaintEvent(complaint=complaint, user_id=user.id if user else None, action="received",
                                   to_state="received", details={"channel": intake.channel}))
     record(user, "complaint.receive", complaint, code=complaint.code, channel=intake.channel, kind=intake.kind)
-    tell_staff(office_staff(intake.agency_id), _("PAKN mới %(code)s qua kênh %(channel)s",
-                                                 code=complaint.code, channel=intake.channel), complaint)
+    tell_staff(office_staff(intake.agency_id), _l("PAKN mới %(code)s qua kênh %(channel)s", code=complaint.code,
+                                                 channel=COMPLAINT_CHANNEL_LABELS[intake.channel]), complaint)
     email_receipt(complaint, secret)
     return complaint, secret
 

@@ -4,6 +4,7 @@ transaction, so nothing is sent for a change that is rolled back."""
 from __future__ import annotations
 
 from flask import render_template
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from ..extensions import db
@@ -31,8 +32,11 @@ def unit_staff(unit_id: int, heads_only: bool = False) -> list[User]:
     return list(db.session.scalars(stmt.order_by(User.id)))
 
 
-def tell_staff(users: list[User], text: str, complaint: Complaint, dedupe: str | None = None) -> int:
-    """An in-app notification with a link to the item, to each user once (dedupe per user when given)."""
+def tell_staff(users: list[User], message: str, complaint: Complaint, dedupe: str | None = None) -> int:
+    """An in-app notification with a link to the item, to each user once (dedupe per user when given). The text
+    (best a lazy one) is written in Vietnamese, whatever language the person who caused it reads."""
+    with force_locale("vi"):
+        text = str(message)
     link = app_path("complaints.detail", complaint_id=complaint.id)
     told = 0
     for user in users:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..calendar_service import current_calendar
@@ -61,9 +61,9 @@ def send_due_reminders(now: datetime | None = None) -> int:
             continue
         for index, step, due in due_steps(complaint, policy, now):
             late = due < now
-            text = (_("PAKN %(code)s đã quá hạn (%(day)s)", code=complaint.code, day=f"{to_local(due):%d/%m/%Y}")
+            text = (_l("PAKN %(code)s đã quá hạn (%(day)s)", code=complaint.code, day=f"{to_local(due):%d/%m/%Y}")
                     if late else
-                    _("PAKN %(code)s đến hạn ngày %(day)s", code=complaint.code, day=f"{to_local(due):%d/%m/%Y}"))
+                    _l("PAKN %(code)s đến hạn ngày %(day)s", code=complaint.code, day=f"{to_local(due):%d/%m/%Y}"))
             # One key per item, deadline and step: a moved deadline starts its reminders again.
             key = f"pakn-reminder:{complaint.id}:{due.isoformat()}:{index}"
             told += tell_staff(recipients(complaint, str(step.get("to", "handler"))), text, complaint, dedupe=key)

@@ -12,9 +12,12 @@ from sqlalchemy import or_, select, update
 from ..audit import record
 from ..extensions import db
 from ..models import Complaint, ComplaintEvent, HotlineCall
+from ..models.messaging import OutboxMessage
 from ..timeutil import utcnow
+from .actions import erase_copies
 
 EVERY_SECONDS = 24 * 3600
+SENT_MESSAGES_KEPT_DAYS = 90
 
 
 def retention_cutoff(now: datetime | None = None) -> datetime:
@@ -40,12 +43,19 @@ def erase_expired(now: datetime | None = None, dry_run: bool = False) -> tuple[i
         calls = len(db.session.scalars(select(HotlineCall.id).where(*calls_filter)).all())
         return len(items), calls
     for complaint in items:
-        complaint.erase_personal_data()
+        erase_copies(complaint)
         db.session.add(ComplaintEvent(complaint=complaint, action="erase", from_state=complaint.state,
                                       to_state=complaint.state, reason="retention"))
     calls = db.session.execute(update(HotlineCall).where(*calls_filter)
                                .values(caller_name=None, caller_phone=None, personal_erased_at=utcnow())
                                .execution_options(synchronize_session=False)).rowcount
+    # Sent e-mails hold addresses and texts: once delivered long enough ago, only the record that they were
+    # sent stays (the item's page keeps what was said).
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.status.in_(("sent", "dead")),
+                                                   OutboxMessage.created_at < (now or utcnow())
+                                                   - timedelta(days=SENT_MESSAGES_KEPT_DAYS),
+                                                   OutboxMessage.body != "")
+                       .values(recipient="", body="").execution_options(synchronize_session=False))
     if items or calls:
         record(None, "pakn.erase_expired", None, items=len(items), calls=calls,
                retention_days=current_app.config["PAKN_RETENTION_DAYS"])

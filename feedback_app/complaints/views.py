@@ -22,6 +22,7 @@ from ..labels import (
 )
 from ..models import AnswerTemplate, Attachment, Complaint, User
 from ..models.survey import IllegalTransition
+from ..parsing import parse_id
 from ..security import roles_required
 from . import access, actions, deadlines
 from .errors import ComplaintInputError, NotAllowed, StaleComplaint
@@ -39,7 +40,8 @@ ACTIONS: dict[str, Any] = {
     "approve": lambda u, c, v, f: actions.approve(u, c, v),
     "return": lambda u, c, v, f: actions.return_draft(u, c, v, f.get("reason", "")),
     "notify": lambda u, c, v, f: actions.notify_sender(u, c, v),
-    "publish": lambda u, c, v, f: actions.publish(u, c, v, f.get("published_text", "")),
+    "publish": lambda u, c, v, f: actions.publish(u, c, v, f.get("published_text", ""),
+                                                 f.get("published_answer", "")),
     "close": lambda u, c, v, f: actions.close(u, c, v),
     "extend": lambda u, c, v, f: actions.extend(u, c, v, parse_day(f.get("new_date")), f.get("reason", "")),
     "duplicate": lambda u, c, v, f: actions.mark_duplicate(u, c, v, f.get("main_code", "")),
@@ -89,8 +91,8 @@ def export() -> Any:
 @roles_required(*access.OFFICE_ROLES)
 def assign_many() -> Any:
     """Assign the ticked items to one unit (all or none)."""
-    ids = [int(x) for x in request.form.getlist("ids") if x.isdigit()][:200]
-    unit_id = int(request.form["unit"]) if request.form.get("unit", "").isdigit() else 0
+    ids = [i for i in (parse_id(x) for x in request.form.getlist("ids")) if i is not None][:200]
+    unit_id = parse_id(request.form.get("unit")) or 0
     items = [_readable(i) for i in ids]
     if not items:
         flash(_("Hãy đánh dấu ít nhất một mục để giao."), "error")
@@ -166,7 +168,7 @@ def act(complaint_id: int, action: str) -> Any:
 def assign_one(complaint_id: int) -> Any:
     """Assign (or reassign) one item to a unit."""
     complaint = _readable(complaint_id)
-    unit_id = int(request.form["unit"]) if request.form.get("unit", "").isdigit() else 0
+    unit_id = parse_id(request.form.get("unit")) or 0
     version = version_of(request.form)
     if version is not None and version != complaint.version:
         return _detail(complaint, form=request.form, status=409, message=_(

@@ -81,6 +81,8 @@ class Complaint(db.Model):
     title: Mapped[str | None] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)  # as the sender wrote it, never changed
     published_text: Mapped[str | None] = mapped_column(Text)  # what the public page shows (redacted by staff)
+    # The answer as published: staff remove from it what must not be public (the sent answer is kept as it was).
+    published_answer: Mapped[str | None] = mapped_column(Text)
     # Personal data (Nghị định 13/2023): shown only to roles that need it, erased after retention or on request.
     sender_name: Mapped[str | None] = mapped_column(String(120))
     sender_address: Mapped[str | None] = mapped_column(String(255))
@@ -137,7 +139,11 @@ class Complaint(db.Model):
     def classify(self, decision: str, reason: str | None = None, forwarded_to: str | None = None) -> None:
         """The office's first decision: handle here, not accepted (with reason), or forwarded elsewhere."""
         self._require("received", action="classify")
+        if self.duplicate_of_id is not None:
+            raise IllegalTransition(f"classify: complaint {self.code} follows {self.duplicate_of_id} as a duplicate")
         if decision == "handle":
+            if self.nature != "pakn":
+                raise IllegalTransition("a khiếu nại or tố cáo is referred under its own law, not handled as PAKN")
             self.outcome = None
         elif decision == "not_accepted":
             if not reason:
@@ -190,14 +196,15 @@ class Complaint(db.Model):
             raise IllegalTransition(f"notify: complaint {self.code} has nothing to tell the sender yet")
         self.notified_at, self.state = utcnow(), "notified"
 
-    def publish(self, text: str) -> None:
-        """Put the answer on the public page, with the text staff made fit to publish."""
+    def publish(self, text: str, answer: str) -> None:
+        """Put the matter and its answer on the public page, both as staff made them fit to publish."""
         self._require("notified", action="publish")
         if self.outcome != "answered":
             raise IllegalTransition("only an answered item is published")
-        if not text.strip():
+        if not text.strip() or not answer.strip():
             raise IllegalTransition("nothing to publish")
-        self.published_text, self.published_at, self.state = text, utcnow(), "published"
+        self.published_text, self.published_answer = text, answer
+        self.published_at, self.state = utcnow(), "published"
 
     def close(self) -> None:
         """The item is done."""
@@ -206,20 +213,25 @@ class Complaint(db.Model):
 
     def mark_duplicate(self, main: Complaint) -> None:
         """The same matter as an open item: this one follows it, and its sender gets the same answer."""
-        self._require(*OPEN_STATES, action="duplicate")
-        if main.id == self.id or main.duplicate_of_id is not None or not main.is_open:
-            raise IllegalTransition("a duplicate follows an open item that is not itself a duplicate")
+        # Before the sender is told: a duplicate takes its main item's outcome when that one is told.
+        self._require("received", "classified", "assigned", "drafted", action="duplicate")
+        if self.duplicate_of_id is not None or self.outcome not in (None,):
+            raise IllegalTransition(f"duplicate: complaint {self.code} already has an outcome")
+        if main.id == self.id or main.duplicate_of_id is not None or main.notified_at is not None or not main.is_open:
+            raise IllegalTransition("a duplicate follows an open item, not yet told, that is not itself a duplicate")
         self.duplicate_of_id, self.outcome = main.id, "duplicate"
 
     def follow(self, main: Complaint) -> None:
-        """A duplicate takes its main item's answer when that one reaches its sender."""
-        if self.duplicate_of_id != main.id:
-            raise IllegalTransition("follows only its own main item")
-        self.answer_text, self.notified_at, self.state = main.answer_text, utcnow(), "notified"
+        """A duplicate is told what its main item's sender is told: the answer, or why it is not handled here."""
+        if self.duplicate_of_id != main.id or self.outcome != "duplicate" or not self.is_open:
+            raise IllegalTransition("only an open duplicate follows its own main item")
+        self.answer_text, self.outcome_reason, self.forwarded_to = main.answer_text, main.outcome_reason, \
+            main.forwarded_to
+        self.notified_at, self.state = utcnow(), "notified"
 
     def withdraw(self, reason: str) -> None:
-        """The sender withdraws it."""
-        self._require(*OPEN_STATES, action="withdraw")
+        """The sender withdraws it, before being told the outcome."""
+        self._require("received", "classified", "assigned", "drafted", "approved", action="withdraw")
         self.outcome, self.outcome_reason = "withdrawn", reason
         self.closed_at, self.state = utcnow(), "closed"
 

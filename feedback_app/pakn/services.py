@@ -111,7 +111,7 @@ def published_query(kind: str | None = None) -> Select[Any]:
     """Published answers, newest first: only what the public page may show, and what redaction needs."""
     stmt = (
         select(Complaint.code, Complaint.kind, Complaint.received_at, Complaint.published_at,
-               Complaint.published_text, Complaint.answer_text, OrgUnit.name.label("agency_name"),
+               Complaint.published_text, Complaint.published_answer, OrgUnit.name.label("agency_name"),
                Complaint.sender_name, Complaint.sender_address, Complaint.sender_phone, Complaint.sender_email)
         .join(OrgUnit, OrgUnit.id == Complaint.agency_id)
         .where(Complaint.state.in_(PUBLISHED_STATES), Complaint.published_at.is_not(None),
@@ -148,4 +148,4 @@ def public_item(row: Any) -> dict[str, Any]:
     """One published answer as the public page shows it: nothing personal."""
     return {"code": row.code, "kind": row.kind, "received_at": row.received_at, "published_at": row.published_at,
             "agency_name": row.agency_name, "text": redact(row.published_text, row),
-            "answer": redact(row.answer_text, row)}
+            "answer": redact(row.published_answer, row)}
