@@ -63,6 +63,13 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_in_autogenerate(obj, name, type_, reflected, compare_to):
+    """Autogenerate cannot compare indexes on expressions: those are the migrations' alone."""
+    from feedback_app.models.complaint import EXPRESSION_INDEXES
+
+    return not (type_ == "index" and name in EXPRESSION_INDEXES)
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -84,6 +91,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("include_object", include_in_autogenerate)
 
     connectable = get_engine()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
@@ -24,15 +25,23 @@ def test_upgrade_downgrade_upgrade(app, tmp_root):
         db.engine.dispose()
 
 
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_models_and_migrations_agree(app, tmp_root):
-    """No model change is left without a migration: autogenerate finds nothing to do."""
+    """No model change is left without a migration: autogenerate finds nothing to do (indexes on expressions are
+    the migrations' alone, as in migrations/env.py)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
+
+    from feedback_app.models.complaint import EXPRESSION_INDEXES
+
+    def include(obj, name, type_, reflected, compare_to):
+        return not (type_ == "index" and name in EXPRESSION_INDEXES)
 
     application = migrated_app(app.config["BACKEND"], tmp_root, "migrations")
     with application.app_context():
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            context = MigrationContext.configure(conn, opts={"include_object": include})
+            diff = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert diff == []
 

@@ -3,22 +3,22 @@ shown as due / due soon / overdue, usable in Python and in queries, and recomput
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, null, or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from ..calendar_service import current_calendar
 from ..extensions import db
 from ..models import Complaint, ComplaintEvent, DeadlinePolicy
-from ..models.complaint import OPEN_STATES
+from ..models.complaint import ANSWERING_STATES, EARLY_OUTCOMES, OPEN_STATES, current_due_expression
 from ..timeutil import as_utc, utcnow
 from ..workcalendar import WorkingTime
 from .policies import policy_for
 
 DUE_SOON_WORKING_DAYS = 2  # "sắp đến hạn": the deadline falls within this many working days
-_EARLY = ("not_accepted", "forwarded", "referred")  # decided at classification: told within its deadline
-ANSWERING_STATES = ("classified", "assigned", "drafted", "approved")
+_EARLY = EARLY_OUTCOMES
 
 
 def has_deadlines(complaint: Complaint) -> bool:
@@ -50,13 +50,8 @@ def current_due(complaint: Complaint) -> datetime | None:
 
 
 def current_due_column() -> ColumnElement[Any]:
-    """The same as current_due, as a SQL expression for filters and sorting."""
-    c = Complaint
-    return case(
-        (or_(c.state == "received", and_(c.state == "classified", c.outcome.in_(_EARLY))), c.classify_due_at),
-        (c.state.in_(ANSWERING_STATES), c.answer_due_at),
-        else_=null(),
-    )
+    """The same as current_due, as a SQL expression for filters and sorting (indexed: see the model)."""
+    return current_due_expression()
 
 
 def due_soon_limit(agency_id: int | None, now: datetime | None = None) -> datetime:
@@ -64,7 +59,7 @@ def due_soon_limit(agency_id: int | None, now: datetime | None = None) -> dateti
     return current_calendar(agency_id).add_working_days(now or utcnow(), DUE_SOON_WORKING_DAYS)
 
 
-def due_status(complaint: Complaint, now: datetime | None = None) -> str | None:
+def due_status(complaint: Complaint, now: datetime | None = None, soon_limit: datetime | None = None) -> str | None:
     """'overdue', 'due_soon' or 'on_time' for an item with a running deadline; None otherwise."""
     due = current_due(complaint)
     if due is None:
@@ -72,7 +67,26 @@ def due_status(complaint: Complaint, now: datetime | None = None) -> str | None:
     now = now or utcnow()
     if due < now:
         return "overdue"
-    return "due_soon" if due <= due_soon_limit(complaint.agency_id, now) else "on_time"
+    return "due_soon" if due <= (soon_limit or due_soon_limit(complaint.agency_id, now)) else "on_time"
+
+
+@dataclass(frozen=True)
+class DueInfo:
+    """What a row of the queue shows about an item's deadline."""
+
+    due: datetime
+    status: str
+    left: WorkingTime
+
+
+def due_info(complaint: Complaint, now: datetime | None = None, soon_limit: datetime | None = None) -> DueInfo | None:
+    """The current deadline, its status and the working time left, computed once (None without a deadline)."""
+    due = current_due(complaint)
+    if due is None:
+        return None
+    now = now or utcnow()
+    return DueInfo(due, due_status(complaint, now, soon_limit) or "on_time",
+                   current_calendar(complaint.agency_id).working_time_between(now, due))
 
 
 def time_left(complaint: Complaint, now: datetime | None = None) -> WorkingTime | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -16,6 +17,8 @@ from . import access
 from .deadlines import current_due_column, due_soon_limit
 
 PAGE_SIZE = 50
+COUNT_LIMIT = 1000  # beyond this, the page says "more than 1,000" rather than counting every match
+_CODE = re.compile(r"PA-\d{4}-\d{1,12}", re.IGNORECASE)
 
 
 @dataclass
@@ -52,15 +55,17 @@ def queue_query(user: User, f: QueueFilter, now: datetime | None = None) -> Sele
         stmt = stmt.where(due >= now, due <= due_soon_limit(user.org_unit_id, now))
     if f.q:
         term = f.q.strip()
-        stmt = stmt.where(or_(Complaint.code == term.upper(), Complaint.content.contains(term)))
+        # A code finds its item through the unique index; words search the content.
+        stmt = stmt.where(Complaint.code == term.upper() if _CODE.fullmatch(term) else Complaint.content.contains(term))
     # Items with a running deadline first, soonest first; then the newest.
     return stmt.order_by(due.is_(None), due, Complaint.received_at.desc(), Complaint.id.desc())
 
 
 def queue_page(user: User, f: QueueFilter, now: datetime | None = None) -> tuple[list[Complaint], int]:
-    """One page of the queue and the number of matching items."""
+    """One page of the queue and the number of matching items, counted up to COUNT_LIMIT + 1."""
     stmt = queue_query(user, f, now)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    total = db.session.scalar(select(func.count()).select_from(
+        stmt.order_by(None).limit(COUNT_LIMIT + 1).subquery())) or 0
     page = max(1, f.page)
     items = list(db.session.scalars(stmt.options(selectinload(Complaint.unit))
                                     .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
@@ -68,8 +73,9 @@ def queue_page(user: User, f: QueueFilter, now: datetime | None = None) -> tuple
 
 
 def state_counts(user: User) -> dict[str, int]:
-    """How many items of each state the user may read."""
-    rows = db.session.execute(select(Complaint.state, func.count()).where(access.queue_condition(user))
+    """How many open items of each state the user may read (closed ones grow with the years: not counted)."""
+    rows = db.session.execute(select(Complaint.state, func.count()).where(access.queue_condition(user),
+                                                                          Complaint.state.in_(OPEN_STATES))
                               .group_by(Complaint.state))
     return {state: count for state, count in rows}
 

@@ -24,11 +24,12 @@ from ..models import AnswerTemplate, Attachment, Complaint, User
 from ..models.survey import IllegalTransition
 from ..parsing import parse_id
 from ..security import roles_required
+from ..timeutil import utcnow
 from . import access, actions, deadlines
 from .errors import ComplaintInputError, NotAllowed, StaleComplaint
 from .export import queue_workbook
 from .forms import parse_day, queue_filter, version_of
-from .queries import PAGE_SIZE, due_counts, queue_page, state_counts
+from .queries import COUNT_LIMIT, PAGE_SIZE, due_counts, queue_page, state_counts
 
 bp = Blueprint("complaints", __name__, url_prefix="/xu-ly/pakn")
 
@@ -70,10 +71,13 @@ def _readable(complaint_id: int) -> Complaint:
 def queue() -> str:
     """The queue: filters, counts, the most urgent first; several items can be assigned at once."""
     f = queue_filter(request.args)
-    items, total = queue_page(current_user, f)
+    now = utcnow()
+    items, total = queue_page(current_user, f, now)
+    soon = deadlines.due_soon_limit(current_user.org_unit_id, now)
     return render_template(
-        "complaints/queue.html", items=items, total=total, f=f, page_size=PAGE_SIZE,
-        counts=state_counts(current_user), due=due_counts(current_user), deadlines=deadlines,
+        "complaints/queue.html", items=items, total=total, f=f, page_size=PAGE_SIZE, count_limit=COUNT_LIMIT,
+        counts=state_counts(current_user), due_totals=due_counts(current_user, now),
+        due={c.id: deadlines.due_info(c, now, soon) for c in items},
         units=access.units_for_assignment(current_user), can_assign=current_user.role in access.OFFICE_ROLES,
         page_url=lambda n: url_for(".queue", **{**request.args.to_dict(), "page": n}), **LABELS)
 
