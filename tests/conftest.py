@@ -195,3 +195,6 @@ def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
 
+
+# The browser tests' fixtures, defined once for every module (last: they import from this module).
+from .browser_fixtures import browser, browser_available, live, new_context, no_server_errors  # noqa: E402, F401

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -20,13 +18,9 @@ from feedback_app.models import Answer, Response
 from feedback_app.timeutil import format_date, local_today
 
 from .browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    REQUIRE_BROWSER,
     STEP_ERROR,
     CounterInfo,
     LiveServer,
-    browser_problem,
     choose,
     create_counter,
     expect_checked,
@@ -34,7 +28,6 @@ from .browser_support import (
     expect_results,
     kiosk_next,
     layout_problems,
-    live_server,
     login,
     screenshot,
     visible_step,
@@ -43,11 +36,12 @@ from .browser_support import (
 try:
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
-except ImportError:  # reported by the _browser_available fixture
+except ImportError:  # reported by the browser_available fixture
     Axe = sync_playwright = expect = None  # type: ignore[assignment,misc]
     Browser = BrowserContext = Page = object  # type: ignore[assignment,misc]
 
 TIMEOUT_MS = 15_000
+pytestmark = pytest.mark.usefixtures("no_server_errors")  # shared browser fixtures: tests/browser_fixtures.py
 KIOSK = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2}
@@ -83,68 +77,7 @@ QR_EXPECTED = {
 QR_OVERALL = "96,00%"  # (80 + 100 + 100 + 100 + 100) / 5
 
 
-# --- Fixtures ---------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="session", autouse=True)
-def _browser_available() -> None:
-    """Skip (or, with REQUIRE_BROWSER=1, fail) before anything is set up when the browser is missing."""
-    problem = browser_problem()
-    if problem:
-        if REQUIRE_BROWSER:
-            pytest.fail(f"REQUIRE_BROWSER=1 but the browser tests cannot run: {problem}", pytrace=False)
-        pytest.skip(problem)
-
-
-@pytest.fixture(scope="module")
-def live(tmp_root: Path) -> Iterator[LiveServer]:
-    # Every request comes from 127.0.0.1: without a higher ceiling the sixth response within two minutes
-    # would be flagged as a burst and left out of the figures, making the tests depend on their order.
-    # The idle reset is pushed out of the way; the gap between citizens stays at the testing value (5 s).
-    with live_server(tmp_root, BURST_MAX_PER_IP=1000, KIOSK_IDLE_RESET_SECONDS=600) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _no_server_errors(live: LiveServer) -> Iterator[None]:
-    live.server_errors.clear()
-    yield
-    assert not live.server_errors, f"the server raised: {live.server_errors!r}"
-
-
-@pytest.fixture(scope="session")
-def browser(_browser_available: None) -> Iterator[Browser]:
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def new_context(browser: Browser, live: LiveServer) -> Iterator[Callable[..., BrowserContext]]:
-    """Fresh browser contexts (no cookies, no storage) on the live server; uncaught page errors and CSP
-    violations fail the test."""
-    contexts: list[BrowserContext] = []
-    problems: list[str] = []
-
-    def watch(page: Page) -> None:
-        page.on("pageerror", lambda error: problems.append(f"{page.url}: uncaught {error}"))
-        page.on("console", lambda msg: problems.append(f"{page.url}: {msg.text}")
-                if msg.type == "error" and "Content Security Policy" in msg.text else None)
-
-    def make(**options) -> BrowserContext:
-        context = browser.new_context(base_url=live.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-                                      **options)
-        context.set_default_timeout(TIMEOUT_MS)
-        context.on("page", watch)
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert not problems, "\n".join(problems)
-
+# --- Helpers ---------------------------------------------------------------------------------------------
 
 def _assert_layout(page: Page, targets: str, min_size: int) -> None:
     problems = layout_problems(page, targets, min_size)

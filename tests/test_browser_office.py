@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from feedback_app.complaints.intake import Intake, Sender, submit
@@ -12,16 +13,16 @@ from feedback_app.extensions import db
 from feedback_app.models import Complaint, OrgUnit
 
 from .browser_support import login, screenshot
-from .test_browser import _browser_available, _no_server_errors, browser, live, new_context  # noqa: F401
 
 try:
     from playwright.sync_api import expect
-except ImportError:  # reported by the _browser_available fixture
+except ImportError:  # reported by the browser_available fixture
     expect = None  # type: ignore[assignment]
 
 OFFICE = "vanphong@demo.khanhhoa.gov.vn"
 UNIT = "dangkiem@demo.khanhhoa.gov.vn"
 STAFF_SCREEN = {"viewport": {"width": 1366, "height": 900}}
+pytestmark = pytest.mark.usefixtures("no_server_errors")  # shared browser fixtures: tests/browser_fixtures.py
 
 
 def _new_pakn(server) -> tuple[int, str]:
@@ -37,7 +38,7 @@ def _new_pakn(server) -> tuple[int, str]:
     return server.call(file)
 
 
-def test_the_office_and_the_unit_take_a_pakn_from_receipt_to_publication(live, new_context, artifacts):  # noqa: F811
+def test_the_office_and_the_unit_take_a_pakn_from_receipt_to_publication(live, new_context, artifacts):
     complaint_id, code = _new_pakn(live)
     office = new_context(**STAFF_SCREEN).new_page()
     login(office, OFFICE)

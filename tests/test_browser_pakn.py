@@ -5,8 +5,6 @@ every page a citizen sees. Screenshots go to tests/artifacts/pakn-*.png."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,85 +14,24 @@ from feedback_app.extensions import db
 from feedback_app.models import Complaint, OrgUnit, User
 
 from .browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    REQUIRE_BROWSER,
     LiveServer,
-    browser_problem,
     create_counter,
     layout_problems,
-    live_server,
     screenshot,
 )
 
 try:
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
-except ImportError:  # reported by the _browser_available fixture
+except ImportError:  # reported by the browser_available fixture
     Axe = sync_playwright = expect = None  # type: ignore[assignment,misc]
     Browser = BrowserContext = Page = object  # type: ignore[assignment,misc]
 
-TIMEOUT_MS = 15_000
+pytestmark = pytest.mark.usefixtures("no_server_errors")  # shared browser fixtures: tests/browser_fixtures.py
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
        b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
 SENDER = {"Họ và tên": "Phạm Văn Lộc", "Địa chỉ": "25 Yersin, phường Nha Trang", "Số điện thoại": "0914 222 333"}
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _browser_available() -> None:
-    problem = browser_problem()
-    if problem:
-        if REQUIRE_BROWSER:
-            pytest.fail(f"REQUIRE_BROWSER=1 but the browser tests cannot run: {problem}", pytrace=False)
-        pytest.skip(problem)
-
-
-@pytest.fixture(scope="module")
-def live(tmp_root: Path) -> Iterator[LiveServer]:
-    with live_server(tmp_root, BURST_MAX_PER_IP=1000) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _no_server_errors(live: LiveServer) -> Iterator[None]:
-    live.server_errors.clear()
-    yield
-    assert not live.server_errors, f"the server raised: {live.server_errors!r}"
-
-
-@pytest.fixture(scope="module")
-def browser(_browser_available: None) -> Iterator[Browser]:
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def new_context(browser: Browser, live: LiveServer) -> Iterator[Callable[..., BrowserContext]]:
-    """Fresh phone-sized browser contexts; uncaught page errors and CSP violations fail the test."""
-    contexts: list[BrowserContext] = []
-    problems: list[str] = []
-
-    def watch(page: Page) -> None:
-        page.on("pageerror", lambda error: problems.append(f"{page.url}: uncaught {error}"))
-        page.on("console", lambda msg: problems.append(f"{page.url}: {msg.text}")
-                if msg.type == "error" and "Content Security Policy" in msg.text else None)
-
-    def make(**options) -> BrowserContext:
-        context = browser.new_context(base_url=live.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-                                      **{**PHONE, **options})
-        context.set_default_timeout(TIMEOUT_MS)
-        context.on("page", watch)
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert not problems, "\n".join(problems)
 
 
 def _axe_problems(page: Page, what: str) -> list[str]:
@@ -129,7 +66,7 @@ def _to_notified(live: LiveServer, code: str, publish: str | None = None) -> Non
 @pytest.mark.browser
 def test_a_citizen_sends_a_pakn_from_a_phone_and_follows_it(live, new_context, artifacts):
     counter = create_counter(live, "PAKN", ["Đoàn Thị Hạnh"])
-    page = new_context().new_page()
+    page = new_context(**PHONE).new_page()
     page.goto(f"/pakn/new?quay={counter.code}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Gửi phản ánh, kiến nghị")
     expect(page.locator("#anon-live")).to_be_visible()  # nothing typed yet: it would be an anonymous góp ý
@@ -179,7 +116,7 @@ def test_pakn_pages_have_no_serious_accessibility_violations(live, new_context, 
 
     code = live.call(published)
     _to_notified(live, code, publish="Đề nghị niêm yết lệ phí tại cửa ra vào của Trung tâm.")
-    page = new_context().new_page()
+    page = new_context(**PHONE).new_page()
     problems: list[str] = []
     for path in (f"/pakn/new?quay={counter.code}", "/pakn/new", "/cong-khai/pakn"):
         page.goto(path + ("&" if "?" in path else "?") + f"lang={lang}")
