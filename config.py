@@ -49,6 +49,7 @@ class Config:
     SURVEY_SUBMIT_LIMIT = os.environ.get("SURVEY_SUBMIT_LIMIT", "20 per minute;120 per hour")
     # PAKN: the public form's limit per address, attachments, and how long senders' personal data is kept.
     PAKN_SUBMIT_LIMIT = os.environ.get("PAKN_SUBMIT_LIMIT", "5 per minute;30 per day")
+    OPEN311_SUBMIT_LIMIT = os.environ.get("OPEN311_SUBMIT_LIMIT", "120 per minute;20000 per day")  # per API key
     PAKN_LOOKUP_LIMIT = os.environ.get("PAKN_LOOKUP_LIMIT", "60 per minute;600 per hour")  # private pages
     PAKN_MAX_FILES = _env_int("PAKN_MAX_FILES", 5)
     PAKN_MAX_FILE_BYTES = _env_int("PAKN_MAX_FILE_BYTES", 5 * 1024 * 1024)
@@ -121,6 +122,7 @@ class TestingConfig(Config):
     PUBLIC_BASE_URL = ""  # the test client's address, whatever the environment says
     SURVEY_SUBMIT_LIMIT = "1000 per minute"
     PAKN_SUBMIT_LIMIT = "1000 per minute"
+    OPEN311_SUBMIT_LIMIT = "1000 per minute"
     LOGIN_LIMIT = "1000 per minute"
     KIOSK_MIN_GAP_SECONDS = 5
     COUNTER_CACHE_SECONDS = 0  # every test builds its own counters; tests of the cache turn it on

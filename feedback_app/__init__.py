@@ -10,6 +10,7 @@ from flask import Flask, g, request
 from flask_babel import get_locale, lazy_gettext
 from flask_login import current_user, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from config import BASE_DIR, CONFIGS, ProductionConfig
 
@@ -17,6 +18,17 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .instance_secret import load_or_create_secret
 from .locale import select_locale
 from .sql_errors import register_terse_sql_errors
+
+MAX_ID = 2**63 - 1  # the largest id any table holds (BIGINT); a longer number in a path is no id at all
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """`<int:…>` that matches only what a database can compare with an id: a larger number is a plain 404, not an
+    OverflowError (SQLite) or a DataError (PostgreSQL) in the view."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        super().__init__(map, *args, **kwargs)
+        self.max = MAX_ID if self.max is None else min(self.max, MAX_ID)
 
 
 def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
@@ -30,6 +42,7 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
         template_folder=str(BASE_DIR / "templates"),
         static_folder=str(BASE_DIR / "static"),
     )
+    app.url_map.converters["int"] = BoundedIntegerConverter  # before any blueprint adds an <int:…> rule
     config_obj = CONFIGS[config or os.environ.get("APP_ENV", "development")] if not isinstance(config, type) else config
     app.config.from_object(config_obj)
     if issubclass(config_obj, ProductionConfig):

@@ -5,7 +5,26 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from .workcalendar import MAX_YEAR, MIN_YEAR
+
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# Dates people may type where a date is counted or compared: the working calendar's years (its deadlines raise
+# outside them) and far enough from year 1 and 9999 that moving to UTC or adding a day never overflows.
+FIRST_YEAR, LAST_YEAR = MIN_YEAR, MAX_YEAR
+
+
+class DateOutOfRange(ValueError):
+    """A well-formed date outside FIRST_YEAR..LAST_YEAR (a ValueError, so callers that only check the form
+    still refuse it)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.first, self.last = FIRST_YEAR, LAST_YEAR
+
+
+def in_range(value: date | datetime) -> bool:
+    """Whether a date (or a datetime's date, as written) falls in FIRST_YEAR..LAST_YEAR."""
+    return FIRST_YEAR <= value.year <= LAST_YEAR
 
 
 def utcnow() -> datetime:
@@ -42,12 +61,16 @@ def format_datetime(value: datetime | None) -> str:
     return "" if value is None else to_local(value).strftime("%d/%m/%Y %H:%M")
 
 
-def parse_date(text: str) -> date:
-    """Accept dd/mm/yyyy (what people type) or yyyy-mm-dd (what date inputs and APIs send)."""
+def parse_date(text: str, bounded: bool = False) -> date:
+    """Accept dd/mm/yyyy (what people type) or yyyy-mm-dd (what date inputs and APIs send). ValueError when
+    neither; with `bounded`, DateOutOfRange (a ValueError) for a year outside FIRST_YEAR..LAST_YEAR."""
     text = (text or "").strip()
     for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
         try:
-            return datetime.strptime(text, fmt).date()
+            day = datetime.strptime(text, fmt).date()
         except ValueError:
             continue
+        if bounded and not in_range(day):
+            raise DateOutOfRange(text)
+        return day
     raise ValueError(text)

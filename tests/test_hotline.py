@@ -142,6 +142,10 @@ def test_save_and_convert_goes_to_the_conversion_form(login_as, client, world):
     ("notes", "   ", "ghi lại trung thực nội dung"),
     ("started_at", "FUTURE", "không thể ở tương lai"),
     ("started_at", "31/02/2026 10:00", "dd/mm/yyyy HH:MM"),
+    # Years the working calendar does not cover: a PAKN made of the call could not have its deadlines counted.
+    ("started_at", "02/11/1026 08:00", "phải từ 01/01/1995 đến nay"),
+    ("started_at", "01/01/1900 08:00", "phải từ 01/01/1995 đến nay"),
+    ("started_at", "01/01/0001 00:00", "phải từ 01/01/1995 đến nay"),
     ("caller_phone", "12345", "Số điện thoại người gọi chưa đúng"),
     ("duration", "mười phút", "Thời lượng chưa đúng"),
     ("duration", "99:99", "Thời lượng chưa đúng"),
@@ -204,6 +208,18 @@ def test_a_call_becomes_a_pakn_with_its_content_and_time(login_as, client, world
                                                       AuditEvent.entity_id == str(call.id))) is not None
     page = client.get(f"/duong-day-nong/{call.id}", follow_redirects=True).get_data(as_text=True)
     assert complaint.code in page
+
+
+def test_a_call_logged_with_a_year_the_calendar_does_not_cover_is_not_converted(login_as, client, world, policies):
+    operator = login_as("hotline")
+    call = _call(world, operator, started_at=datetime(1026, 11, 2, 8, 0, tzinfo=LOCAL_TZ))  # logged before the check
+    db.session.commit()
+    response = _convert(client, call.id)
+    assert response.status_code == 400
+    assert "ngoài các năm 1995–2200" in response.get_data(as_text=True)
+    assert _count(Complaint) == 0
+    db.session.refresh(call)
+    assert call.complaint_id is None and call.outcome == "answered"
 
 
 def test_a_call_is_converted_once(login_as, client, world, policies):
@@ -321,6 +337,28 @@ def test_the_list_masks_phones_and_filters(login_as, client, world):
     assert bad.status_code == 400 and "dd/mm/yyyy" in bad.get_data(as_text=True)
 
 
+
+@pytest.mark.parametrize("query", ["date_from=01/01/0001", "date_to=31/12/9999", "date_from=01/01/1900",
+                                   "date_to=9999-12-31"])
+@pytest.mark.parametrize("path", ["/duong-day-nong", "/duong-day-nong/xuat.xlsx"])
+def test_a_date_filter_outside_the_calendars_years_is_refused(login_as, client, world, path, query):
+    _call(world, _operator(world))
+    db.session.commit()
+    login_as("office")
+    response = client.get(f"{path}?{query}&q=giấy+phép")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "phải nằm trong các năm 1995–2200" in html
+    assert 'value="giấy phép"' in html  # the other filters are kept
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "hotline.export")) is None
+
+
+def test_a_number_too_large_for_an_id_is_not_found(login_as, client, world):
+    login_as("office")
+    for path in ("/duong-day-nong/" + "9" * 25, f"/duong-day-nong/{2**63}", f"/duong-day-nong/{2**63}/chuyen-pakn"):
+        assert client.get(path).status_code == 404
+
+
 def test_the_summary_counts_this_months_calls_by_outcome(login_as, client, world):
     operator = _operator(world)
     now = utcnow()
@@ -361,10 +399,11 @@ def _workbook(client, query: str = ""):
 
 
 @pytest.mark.parametrize(("role", "phone", "name"), [
-    ("office", "0905123456", "Lê Văn Tám"), ("admin", "0905123456", "Lê Văn Tám"),
+    ("office", "0905***456", "Lê Văn Tám"), ("admin", "0905***456", "Lê Văn Tám"),
     ("hotline", "0905***456", "Lê Văn Tám"), ("viewer", "0905***456", None),
 ])
-def test_the_export_opens_and_masks_phones_unless_office(login_as, client, world, role, phone, name):
+def test_the_export_opens_and_masks_phones_for_every_role(login_as, client, world, role, phone, name):
+    """A file travels: the full number is read on one call's page only, never exported (not even to the office)."""
     _call(world, _operator(world))
     db.session.commit()
     login_as(role)

@@ -74,6 +74,10 @@ def test_the_hour_of_receipt_is_kept_when_given(login_as, client, world, policie
     ("received_on", "TOMORROW", "không thể ở tương lai"),
     ("received_on", "2/13/2026", "dd/mm/yyyy"),
     ("received_on", "", "dd/mm/yyyy"),
+    # Years the working calendar does not cover (deadlines could not be counted; year 1 overflows in UTC).
+    ("received_on", "01/01/1900", "phải từ 01/01/1995 đến hôm nay"),
+    ("received_on", "01/01/0001", "phải từ 01/01/1995 đến hôm nay"),
+    ("received_on", "1994-12-31", "phải từ 01/01/1995 đến hôm nay"),
     ("received_time", "25:00", "HH:MM"),
     ("content", "  ", "Vui lòng nhập nội dung"),
     ("sender_phone", "12345", "Số điện thoại chưa đúng"),

@@ -152,8 +152,8 @@ def _text(body: Mapping[str, Any], name: str) -> str:
 def _assign(u: User, c: Complaint, v: int | None, b: Mapping[str, Any]) -> Any:
     if not access.can(u, "assign", c):
         raise NotAllowed("assign")
-    unit = b.get("unit")
-    if not isinstance(unit, int) or isinstance(unit, bool):
+    unit = parse_id(b.get("unit"))  # 10**30 or "²" is no unit: a 400 naming the field, not an overflow
+    if unit is None:
         raise ComplaintInputError({"unit": _("Hãy chọn một đơn vị thuộc cơ quan.")})
     if v is not None and v != c.version:
         raise StaleComplaint(c.code)
@@ -214,7 +214,7 @@ def pakn_action(complaint_id: int, action: str) -> Any:
     if not isinstance(body, dict):
         return _bad({"body": _("Hãy gửi một đối tượng JSON (Content-Type: application/json).")})
     version = body.get("version")
-    if action != "note" and (not isinstance(version, int) or isinstance(version, bool)):
+    if action != "note" and parse_id(version) != version:  # a JSON integer that a database column can hold
         return _bad({"version": _("Hãy gửi phiên bản (version) của mục như khi bạn đọc nó.")})
     try:
         service(current_user, complaint, version if isinstance(version, int) else None, body)

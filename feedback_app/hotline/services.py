@@ -2,8 +2,8 @@
 into a PAKN (or a khiếu nại / tố cáo to be referred), export the log.
 
 Who sees what (Nghị định 13/2023 on personal data): the operator, the office and administrators see the caller's
-name and number on one call; every list shows the number masked; a viewer reads the log of its scope without the
-caller's name and with the number masked.
+name and number on one call; every list and the XLSX export show the number masked; a viewer reads the log of
+its scope without the caller's name and with the number masked.
 """
 
 from __future__ import annotations
@@ -26,11 +26,20 @@ from ..labels import HOTLINE_OUTCOME_LABELS, label_of
 from ..models import Complaint, HotlineCall, User
 from ..parsing import clean_text
 from ..scoping import unit_with_descendants, visible_unit_ids
-from ..timeutil import LOCAL_TZ, as_utc, format_datetime, to_local, utcnow
+from ..timeutil import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    LOCAL_TZ,
+    DateOutOfRange,
+    as_utc,
+    format_datetime,
+    in_range,
+    to_local,
+    utcnow,
+)
 
 OPERATOR_ROLES = ("admin", "office", "hotline")  # log calls, convert them, see the caller on one call
 READ_ROLES = OPERATOR_ROLES + ("viewer",)
-FULL_PHONE_EXPORT_ROLES = ("admin", "office")
 # Outcomes the operator picks when logging; "pakn" is set only by turning the call into a PAKN.
 LOGGED_OUTCOMES = ("answered", "transferred", "not_pakn", "dropped")
 TOPIC_MAX, NOTES_MAX, NAME_MAX = 200, 5000, 120
@@ -85,13 +94,18 @@ def format_duration(seconds: int | float | None) -> str:
 
 
 def parse_local_datetime(raw: str) -> datetime:
-    """A local "dd/mm/yyyy HH:MM" (or the browser's "yyyy-mm-ddTHH:MM") as a UTC instant. ValueError otherwise."""
+    """A local "dd/mm/yyyy HH:MM" (or the browser's "yyyy-mm-ddTHH:MM") as a UTC instant. ValueError otherwise;
+    DateOutOfRange (a ValueError) for a year the working calendar does not cover (a PAKN made of the call could
+    not have its deadlines counted)."""
     text = (raw or "").strip()
     for fmt in ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"):
         try:
-            return as_utc(datetime.strptime(text, fmt).replace(tzinfo=LOCAL_TZ))
+            local = datetime.strptime(text, fmt)
         except ValueError:
             continue
+        if not in_range(local):
+            raise DateOutOfRange(text)
+        return as_utc(local.replace(tzinfo=LOCAL_TZ))
     raise ValueError(text)
 
 
@@ -187,6 +201,9 @@ def validate_call(entry: CallEntry) -> tuple[dict[str, Any], dict[str, str]]:
     }
     try:
         started_at = parse_local_datetime(entry.started_at)
+    except DateOutOfRange:
+        errors["started_at"] = _("Thời điểm gọi phải từ 01/01/%(first)d đến nay; nhập theo dạng dd/mm/yyyy HH:MM, "
+                                 "ví dụ 02/11/2026 08:30.", first=FIRST_YEAR)
     except ValueError:
         errors["started_at"] = _("Nhập thời điểm gọi theo dạng dd/mm/yyyy HH:MM, ví dụ 02/11/2026 08:30.")
     else:
@@ -244,6 +261,11 @@ def call_to_complaint(user: User, call_id: int, kind: str, nature: str = "pakn",
         if call.complaint_id is not None:
             raise CallAlreadyConverted(db.session.scalar(select(Complaint.code)
                                                          .where(Complaint.id == call.complaint_id)))
+        if not in_range(to_local(call.started_at)):  # logged before such dates were refused
+            raise ComplaintInputError({"started_at": _(
+                "Cuộc gọi ghi ngày %(day)s, ngoài các năm %(first)d–%(last)d mà lịch làm việc tính được hạn: "
+                "không thể chuyển thành PAKN. Hãy ghi lại cuộc gọi với ngày đúng.",
+                day=format_datetime(call.started_at), first=FIRST_YEAR, last=LAST_YEAR)})
         intake = Intake(
             agency_id=call.agency_id, kind=kind, nature=nature, channel="hotline", content=call.notes,
             title=call.topic, received_at=as_utc(call.started_at), consent=consent,
@@ -350,12 +372,11 @@ EXPORT_LIMIT = 50_000
 
 
 def export_log(user: User, filters: LogFilter) -> bytes:
-    """The filtered log as an XLSX workbook. Phone numbers are masked unless the user is office or admin; a
-    viewer gets no caller names. Recorded in the audit log (it carries personal data)."""
+    """The filtered log as an XLSX workbook. Phone numbers are always masked (a file travels: the full number is
+    read on one call's page only); a viewer gets no caller names. Recorded in the audit log (it carries names)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    full_phone = user.role in FULL_PHONE_EXPORT_ROLES
     with_name = sees_caller(user)
     workbook = Workbook()
     sheet = workbook.active
@@ -372,7 +393,7 @@ def export_log(user: User, filters: LogFilter) -> bytes:
         sheet.append([
             to_local(call.started_at).replace(tzinfo=None), format_duration(call.duration_seconds),
             (call.caller_name or "") if with_name else "",
-            (call.caller_phone or "") if full_phone else mask_phone(call.caller_phone),
+            mask_phone(call.caller_phone),
             call.topic, call.notes, label_of(HOTLINE_OUTCOME_LABELS, call.outcome),
             codes.get(call.complaint_id, "") if call.complaint_id else "",
         ])
@@ -380,7 +401,7 @@ def export_log(user: User, filters: LogFilter) -> bytes:
         count += 1
     for column, width in zip("ABCDEFGH", (17, 10, 24, 14, 36, 60, 18, 16), strict=True):
         sheet.column_dimensions[column].width = width
-    record(user, "hotline.export", None, rows=count, full_phone=full_phone)
+    record(user, "hotline.export", None, rows=count, with_name=with_name)
     db.session.commit()
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -18,7 +18,7 @@ from ..labels import COMPLAINT_NATURE_LABELS, HOTLINE_OUTCOME_LABELS
 from ..models import Complaint, User
 from ..parsing import parse_id
 from ..security import roles_required
-from ..timeutil import format_date, format_datetime, local_today, parse_date
+from ..timeutil import DateOutOfRange, format_date, format_datetime, local_today, parse_date
 from . import services
 from .forms import CallForm, ConvertForm
 
@@ -33,7 +33,10 @@ def read_filters(args: Any) -> tuple[services.LogFilter, dict[str, str]]:
         raw = (args.get(name) or "").strip()
         if raw:
             try:
-                setattr(filters, name, parse_date(raw))
+                setattr(filters, name, parse_date(raw, bounded=True))
+            except DateOutOfRange as error:
+                errors[name] = _("Ngày “%(value)s” phải nằm trong các năm %(first)d–%(last)d: bộ lọc này chưa được "
+                                 "áp dụng.", value=raw[:20], first=error.first, last=error.last)
             except ValueError:
                 errors[name] = _("Ngày “%(value)s” chưa đúng dạng dd/mm/yyyy: bộ lọc này chưa được áp dụng.",
                                  value=raw[:20])
@@ -161,8 +164,11 @@ def convert(call_id: int) -> Any:
 @bp.get("/xuat.xlsx")
 @roles_required(*services.READ_ROLES)
 def export() -> Any:
-    """The log (with the list's filters) as an XLSX file."""
-    filters, _errors = read_filters(request.args)
+    """The log (with the list's filters) as an XLSX file; a filter that is not understood gives the list back
+    with its message (400), never a file of more than was asked for."""
+    filters, errors = read_filters(request.args)
+    if errors:
+        return calls()
     data = services.export_log(current_user, filters)
     name = f"duong-day-nong-{local_today():%Y%m%d}.xlsx"
     return data, 200, {"Content-Type": XLSX, "Content-Disposition": f'attachment; filename="{name}"'}

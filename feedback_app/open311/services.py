@@ -24,7 +24,7 @@ from ..labels import COMPLAINT_KIND_LABELS
 from ..models import ApiKey, Complaint, ComplaintEvent, OrgUnit
 from ..models.api_key import hash_key
 from ..models.complaint import KINDS
-from ..timeutil import LOCAL_TZ, as_utc, format_date, utcnow
+from ..timeutil import FIRST_YEAR, LAST_YEAR, LOCAL_TZ, as_utc, format_date, in_range, utcnow
 from .serialise import iso
 
 MAX_RESULTS = 1000
@@ -240,6 +240,9 @@ def _parse_instant(raw: str, name: str) -> datetime:
     except ValueError:
         raise Open311Error(400, _("%(name)s: thời điểm không đúng dạng ISO 8601, ví dụ 2026-02-13T18:00:00+07:00.",
                                   name=name)) from None
+    if not in_range(value):  # also keeps year 1 and 9999 away from an overflow when moved to UTC
+        raise Open311Error(400, _("%(name)s: thời điểm phải nằm trong các năm %(first)d–%(last)d, ví dụ "
+                                  "2026-02-13T18:00:00+07:00.", name=name, first=FIRST_YEAR, last=LAST_YEAR))
     return as_utc(value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ))
 
 

@@ -1,7 +1,9 @@
 """Open311 GeoReport v2 (/open311/v2/…json|xml): thin views over open311.services.
 
 Reading is public (no personal data ever leaves); filing needs an API key (form field ``api_key`` or the
-``X-Api-Key`` header), so this blueprint is exempt from the session's CSRF token and rate-limited per address.
+``X-Api-Key`` header), so this blueprint is exempt from the session's CSRF token. Filing is rate-limited per
+key (OPEN311_SUBMIT_LIMIT: one key may serve a whole province's citizens from one server), per address when no
+active key is presented.
 Errors use the spec's format, ``[{"code": 400, "description": "…"}]``, in the format asked for.
 """
 
@@ -10,12 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, request
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from ..complaints.errors import ComplaintInputError
 from ..complaints.intake import Intake, Sender, submit
 from ..errors import MESSAGES
-from ..extensions import limiter
+from ..extensions import db, limiter
+from ..models import ApiKey
+from ..models.api_key import hash_key
+from ..netaddr import request_address
 from . import serialise, services
 from .services import Open311Error
 
@@ -37,6 +43,22 @@ def _http_error(error: HTTPException) -> Any:
     code = error.code or 500
     custom = error.description if error.description != type(error).description and code != 429 else None
     return serialise.errors(_fmt(), code, [str(custom or MESSAGES.get(code, error.name))])
+
+
+def _presented_key() -> str | None:
+    return request.form.get("api_key") or request.headers.get("X-Api-Key")
+
+
+def submit_limit_key() -> str:
+    """Whose budget a filing spends: the presented key's, when it is an active key (found by its hash, never
+    kept in clear); otherwise the address's, so that made-up keys do not each get a fresh budget."""
+    presented = (_presented_key() or "").strip()
+    if presented:
+        digest = hash_key(presented)
+        found = db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)))
+        if found is not None:
+            return f"open311-key:{digest}"
+    return f"open311-address:{request_address()}"
 
 
 @bp.get(f"/services.{FMT}")
@@ -65,10 +87,11 @@ def request_one(request_id: str, fmt: str) -> Any:
 
 
 @bp.post(f"/requests.{FMT}")
-@limiter.limit(lambda: current_app.config.get("PAKN_SUBMIT_LIMIT", "5 per minute;30 per day"))  # config.py's
+@limiter.limit(lambda: current_app.config.get("OPEN311_SUBMIT_LIMIT", "120 per minute;20000 per day"),  # config.py's
+               key_func=submit_limit_key)
 def create_request(fmt: str) -> Any:
     """File a PAKN for the key's agency; a forged or revoked key is refused (403) before anything is read."""
-    key = services.key_from(request.form.get("api_key") or request.headers.get("X-Api-Key"))
+    key = services.key_from(_presented_key())
     agency = services.agency_for(key)
     values = services.intake_values(request.form)
     intake = Intake(agency_id=agency.id, kind=values["kind"], content=values["content"], channel="open311",

@@ -17,7 +17,7 @@ from ..complaints.intake import Intake, Sender, submit, validate
 from ..extensions import db
 from ..models import Complaint, OrgUnit, User
 from ..scoping import visible_unit_ids
-from ..timeutil import LOCAL_TZ, as_utc, local_today, parse_date
+from ..timeutil import FIRST_YEAR, LOCAL_TZ, DateOutOfRange, as_utc, local_today, parse_date
 
 STAFF_CHANNELS = ("letter", "email", "paper")
 ENTRY_ROLES = ("admin", "office")
@@ -49,7 +49,11 @@ def receipt_instant(day_text: str, time_text: str = "") -> datetime:
     """The instant of receipt from a local date and an optional HH:MM (08:00 when none). ComplaintInputError."""
     errors: dict[str, str] = {}
     try:
-        day: date | None = parse_date(day_text)
+        day: date | None = parse_date(day_text, bounded=True)
+    except DateOutOfRange:
+        day = None
+        errors["received_on"] = _("Ngày tiếp nhận phải từ 01/01/%(first)d đến hôm nay; nhập theo dạng dd/mm/yyyy.",
+                                  first=FIRST_YEAR)
     except ValueError:
         day = None
         errors["received_on"] = _("Nhập ngày tiếp nhận theo dạng dd/mm/yyyy, ví dụ 02/11/2026.")
