@@ -63,7 +63,7 @@ def _answer_and_publish(world, complaint: Complaint, published: str) -> None:
     actions.draft(unit, complaint, complaint.version, "Đơn vị xin lỗi; hồ sơ đã trả kết quả ngày 05/11.")
     actions.approve(office, complaint, complaint.version)
     actions.notify_sender(office, complaint, complaint.version)
-    actions.publish(office, complaint, complaint.version, published)
+    actions.publish(office, complaint, complaint.version, published, complaint.answer_text)
 
 
 # Services ------------------------------------------------------------------------------------------------------
@@ -158,7 +158,8 @@ def test_status_notes_and_description_appear_only_after_publication(client, worl
     actions.notify_sender(office, complaint, complaint.version)
     item = client.get(f"/open311/v2/requests/{code}.json").get_json()[0]
     assert item["status"] == "closed" and item["status_notes"] == "Đã trả lời người gửi." and item["description"] == ""
-    actions.publish(office, complaint, complaint.version, "Quầy trả hồ sơ trễ hẹn, không có phiếu xin lỗi.")
+    actions.publish(office, complaint, complaint.version, "Quầy trả hồ sơ trễ hẹn, không có phiếu xin lỗi.",
+                    complaint.answer_text)
     item = client.get(f"/open311/v2/requests/{code}.json").get_json()[0]
     assert item["status_notes"] == "Đơn vị xin lỗi; hồ sơ đã trả kết quả ngày 05/11."
     assert item["description"] == "Quầy trả hồ sơ trễ hẹn, không có phiếu xin lỗi."

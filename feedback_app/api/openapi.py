@@ -243,10 +243,10 @@ def pakn_paths() -> dict[str, Any]:
             "summary": "One action on one item",
             "description": "JSON body: `version` (required except for note) and the action's fields — classify: "
                            "decision (handle, not_accepted, forwarded, referred), reason, forwarded_to; assign: "
-                           "unit (id); draft: answer_text; return: reason; publish: published_text, published_answer; extend: "
-                           "new_date (dd/mm/yyyy), reason; duplicate: main_code; withdraw, erase: reason; share: "
-                           "share (boolean); note: note. The header X-CSRFToken must carry the token of a GET "
-                           "answer.",
+                           "unit (id); draft: answer_text; return: reason; publish: published_text, "
+                           "published_answer; extend: new_date (dd/mm/yyyy), reason; duplicate: main_code; "
+                           "withdraw, erase: reason; share: share (boolean); note: note. The header X-CSRFToken "
+                           "must carry the token of a GET answer.",
             "security": [{"session": []}],
             "parameters": [item_id, {"name": "action", "in": "path", "required": True,
                                      "schema": {"type": "string", "enum": PAKN_ACTIONS}},

@@ -108,6 +108,7 @@ def detail_json(user: User, complaint: Complaint) -> dict[str, Any]:
         "outcome_reason": complaint.outcome_reason, "forwarded_to": complaint.forwarded_to,
         "duplicate_of": complaint.duplicate_of.code if complaint.duplicate_of else None,
         "answer_text": complaint.answer_text, "published_text": complaint.published_text,
+        "published_answer": complaint.published_answer,
         "share_identity": complaint.share_identity,
         "classify_due_at": _iso(complaint.classify_due_at), "answer_due_at": _iso(complaint.answer_due_at),
         "attachments": [{"id": a.id, "filename": a.filename, "mime": a.mime, "size": a.size}
@@ -179,7 +180,8 @@ ACTIONS: dict[str, Callable[[User, Complaint, int | None, Mapping[str, Any]], An
     "approve": lambda u, c, v, b: actions.approve(u, c, v),
     "return": lambda u, c, v, b: actions.return_draft(u, c, v, _text(b, "reason")),
     "notify": lambda u, c, v, b: actions.notify_sender(u, c, v),
-    "publish": lambda u, c, v, b: actions.publish(u, c, v, _text(b, "published_text")),
+    "publish": lambda u, c, v, b: actions.publish(u, c, v, _text(b, "published_text"),
+                                                 _text(b, "published_answer")),
     "close": lambda u, c, v, b: actions.close(u, c, v),
     "extend": _extend,
     "duplicate": lambda u, c, v, b: actions.mark_duplicate(u, c, v, _text(b, "main_code")),

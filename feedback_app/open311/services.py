@@ -210,7 +210,7 @@ def request_record(complaint: Complaint, updated_at: datetime | None) -> dict[st
     return {
         "service_request_id": complaint.code,
         "status": _status(complaint),
-        "status_notes": scrub(complaint.answer_text, complaint) if published and complaint.answer_text
+        "status_notes": scrub(complaint.published_answer, complaint) if published and complaint.published_answer
         else _short_status(complaint),
         "service_name": str(COMPLAINT_KIND_LABELS.get(complaint.kind, complaint.kind)),
         "service_code": complaint.kind,
