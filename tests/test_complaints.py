@@ -3,6 +3,7 @@ stale edits, duplicates, extensions, reminders and the calendar moving open dead
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -643,3 +644,21 @@ def test_a_code_searches_the_code_and_words_the_content(app, world, office, db_s
     by_code = client.get(f"/xu-ly/pakn/?q={one.code.lower()}").get_data(as_text=True)
     assert one.code in by_code and other.code not in by_code
     assert other.code in client.get("/xu-ly/pakn/?q=Xem thêm").get_data(as_text=True)
+
+
+def test_the_summary_counts_each_outcome_apart_and_shows_late_answers(app, world, office, db_session):
+    late = _file(world, received_at=datetime.now(UTC) - timedelta(days=12))
+    actions.classify(office, late, None, "forwarded", forwarded_to="UBND xã Diên Khánh")
+    actions.notify_sender(office, late, None)  # after the 5 working days
+    on_time = _file(world)
+    actions.classify(office, on_time, None, "not_accepted", reason="Không thuộc phạm vi")
+    actions.notify_sender(office, on_time, None)
+    _file(world, received_at=datetime.now(UTC) - timedelta(days=20))  # still open, overdue
+    _file(world, sender=Sender())  # anonymous
+    page = _client(app, office).get("/xu-ly/pakn/tong-hop?from=01/01/2026&to=31/12/2026").get_data(as_text=True)
+    summary = re.sub(r"\s+", " ", page)
+    assert "Tiếp nhận</dt><dd>4 (3 có đủ họ tên" in summary
+    assert "Đã báo người gửi đúng hạn</dt><dd>1</dd>" in summary
+    assert re.search(r"Đã báo người gửi trễ hạn</dt><dd[^>]*>1 \(50,00%\)", summary)
+    assert re.search(r"Đang xử lý, đã quá hạn</dt><dd[^>]*>1<", summary)
+    assert "<td>Chuyển cơ quan khác</td><td>1</td>" in summary and "<td>Không thụ lý</td><td>1</td>" in summary

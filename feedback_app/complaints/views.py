@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -24,12 +25,13 @@ from ..models import AnswerTemplate, Attachment, Complaint, User
 from ..models.survey import IllegalTransition
 from ..parsing import parse_id
 from ..security import roles_required
-from ..timeutil import utcnow
+from ..timeutil import in_range, local_today, utcnow
 from . import access, actions, deadlines
 from .errors import ComplaintInputError, NotAllowed, StaleComplaint
 from .export import queue_workbook
 from .forms import parse_day, queue_filter, version_of
 from .queries import COUNT_LIMIT, PAGE_SIZE, due_counts, queue_page, state_counts
+from .summary import period_summary
 
 bp = Blueprint("complaints", __name__, url_prefix="/xu-ly/pakn")
 
@@ -80,6 +82,24 @@ def queue() -> str:
         due={c.id: deadlines.due_info(c, now, soon) for c in items},
         units=access.units_for_assignment(current_user), can_assign=current_user.role in access.OFFICE_ROLES,
         page_url=lambda n: url_for(".queue", **{**request.args.to_dict(), "page": n}), **LABELS)
+
+
+@bp.get("/tong-hop")
+@roles_required(*access.QUEUE_ROLES)
+def summary() -> str:
+    """The period's figures: each outcome counted apart, answers on time and late, extensions."""
+    today = local_today()
+    start = _day_arg("from") or date(today.year, 1, 1)
+    end = _day_arg("to") or today
+    if end < start:
+        start, end = end, start
+    return render_template("complaints/summary.html", s=period_summary(current_user, start, end, utcnow()),
+                           **LABELS)
+
+
+def _day_arg(name: str) -> date | None:
+    day = parse_day(request.args.get(name))
+    return day if day is not None and in_range(day) else None
 
 
 @bp.get("/xuat.xlsx")
