@@ -105,6 +105,7 @@ VIEWS = [
     ("queue ?state=all&q=<code>", "office", "/xu-ly/pakn/?state=all&q={code}"),
     ("queue ?state=all&q=<word>", "office", "/xu-ly/pakn/?state=all&q={word}"),
     ("item page", "office", "/xu-ly/pakn/{item_id}"),
+    ("figures of the year", "office", "/xu-ly/pakn/tong-hop"),
     ("unit user's queue", "unit", "/xu-ly/pakn/"),
     ("API GET /api/v1/pakn", "office", "/api/v1/pakn"),
     ("API calendar/deadline", "anonymous", "/api/v1/calendar/deadline?start={start}&working_days=10"),

@@ -49,7 +49,7 @@ COMPLAINT_ACTION_LABELS = {
     "follow": _l("Nhận trả lời của mục chính"), "withdraw": _l("Rút lại"), "share": _l("Chia sẻ thông tin người gửi"),
     "note": _l("Ghi chú"), "erase": _l("Xóa thông tin cá nhân"),
     "deadline_moved": _l("Hạn thay đổi theo lịch làm việc"),
-    "reminder": _l("Nhắc hạn"), "satisfaction": _l("Người gửi đánh giá"),
+    "satisfaction_answered": _l("Người gửi đánh giá"),
 }
 DUE_STATUS_LABELS = {"overdue": _l("Quá hạn"), "due_soon": _l("Sắp đến hạn"), "on_time": _l("Trong hạn")}
 HOTLINE_OUTCOME_LABELS = {

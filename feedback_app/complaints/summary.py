@@ -41,26 +41,29 @@ def _instant(day: date) -> datetime:
     return datetime.combine(day, time(0), LOCAL_TZ)
 
 
-def _counts(column, condition) -> dict:
-    return {key: n for key, n in db.session.execute(select(column, func.count()).where(condition).group_by(column))}
-
-
 def period_summary(user: User, start: date, end: date, now: datetime) -> Summary:
-    """The figures of items received from `start` to `end` (local dates, both included)."""
+    """The figures of items received from `start` to `end` (local dates, both included): one pass over the
+    period's items, grouped by outcome and channel, and the extensions."""
     c = Complaint
     period = and_(access.queue_condition(user), c.received_at >= _instant(start),
                   c.received_at < _instant(end + timedelta(days=1)))
-    result = Summary(start, end)
-    result.received, result.legal = db.session.execute(
-        select(func.count(), func.count(case((c.legal.is_(True), 1)))).where(period)).one()
-    result.by_outcome = _counts(c.outcome, period)
-    result.by_channel = _counts(c.channel, period)
     due = case((c.outcome.in_(EARLY_OUTCOMES), c.classify_due_at), else_=c.answer_due_at)
-    told = and_(period, c.notified_at.is_not(None), due.is_not(None))
-    result.on_time = db.session.scalar(select(func.count()).where(told, c.notified_at <= due)) or 0
-    result.late = db.session.scalar(select(func.count()).where(told, c.notified_at > due)) or 0
-    result.open_overdue = db.session.scalar(select(func.count()).where(
-        period, c.notified_at.is_(None), c.state != "closed", due.is_not(None), due < now)) or 0
+    told = and_(c.notified_at.is_not(None), due.is_not(None))
+    rows = db.session.execute(
+        select(c.outcome, c.channel, func.count(), func.count(case((c.legal.is_(True), 1))),
+               func.count(case((and_(told, c.notified_at <= due), 1))),
+               func.count(case((and_(told, c.notified_at > due), 1))),
+               func.count(case((and_(c.notified_at.is_(None), c.state != "closed", due < now), 1))))
+        .where(period).group_by(c.outcome, c.channel))
+    result = Summary(start, end)
+    for outcome, channel, count, legal, on_time, late, overdue in rows:
+        result.received += count
+        result.legal += legal
+        result.on_time += on_time
+        result.late += late
+        result.open_overdue += overdue
+        result.by_outcome[outcome] = result.by_outcome.get(outcome, 0) + count
+        result.by_channel[channel] = result.by_channel.get(channel, 0) + count
     result.extended = db.session.scalar(
         select(func.count(func.distinct(ComplaintEvent.complaint_id)))
         .join(c, c.id == ComplaintEvent.complaint_id).where(period, ComplaintEvent.action == "extended")) or 0
