@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy import select, update
@@ -662,3 +663,16 @@ def test_the_summary_counts_each_outcome_apart_and_shows_late_answers(app, world
     assert re.search(r"Đã báo người gửi trễ hạn</dt><dd[^>]*>1 \(50,00%\)", summary)
     assert re.search(r"Đang xử lý, đã quá hạn</dt><dd[^>]*>1<", summary)
     assert "<td>Chuyển cơ quan khác</td><td>1</td>" in summary and "<td>Không thụ lý</td><td>1</td>" in summary
+
+
+def test_the_office_can_give_a_sender_without_e_mail_the_private_link(app, world, office, unit_user, db_session):
+    complaint = _file(world, sender=Sender(name="Lê Văn Tám", address="12 Yersin", phone="0905123456"),
+                      channel="letter")
+    page = _client(app, office).get(f"/xu-ly/pakn/{complaint.id}").get_data(as_text=True)
+    link = re.search(r'class="private-link">([^<]+)<', page).group(1)
+    assert f"/pakn/{complaint.code}/" in link
+    private = app.test_client().get(urlparse(link).path)
+    assert private.status_code == 200 and complaint.code in private.get_data(as_text=True)
+    actions.classify(office, complaint, None, "handle")
+    actions.assign(office, [complaint], world.unit_a.id)
+    assert "private-link" not in _client(app, unit_user).get(f"/xu-ly/pakn/{complaint.id}").get_data(as_text=True)

@@ -51,6 +51,11 @@ def lookup_url(complaint: Complaint, secret: str) -> str:
     return public_url("pakn.lookup", code=complaint.code, secret=secret)
 
 
+def lookup_url_for(complaint: Complaint) -> str:
+    """The sender's private page, by a signed token (the secret itself is not kept): for later messages."""
+    return public_url("pakn.lookup", code=complaint.code, secret=link_token(complaint))
+
+
 def email_receipt(complaint: Complaint, secret: str) -> None:
     """The sender's receipt: the code, the private link, the deadline (if any)."""
     if not complaint.sender_email:
@@ -65,7 +70,7 @@ def email_outcome(complaint: Complaint) -> bool:
     if not complaint.sender_email:
         return False
     body = render_template("email/pakn_outcome.txt", complaint=complaint,
-                           link=public_url("pakn.lookup", code=complaint.code, secret=link_token(complaint)))
+                           link=lookup_url_for(complaint))
     enqueue_email(complaint.sender_email, f"Kết quả xử lý phản ánh, kiến nghị {complaint.code}", body,
                   kind="pakn_outcome", entity=complaint, dedupe_key=f"pakn-outcome:{complaint.id}")
     return True

@@ -30,6 +30,7 @@ from . import access, actions, deadlines
 from .errors import ComplaintInputError, NotAllowed, StaleComplaint
 from .export import queue_workbook
 from .forms import parse_day, queue_filter, version_of
+from .notices import lookup_url_for
 from .queries import COUNT_LIMIT, PAGE_SIZE, due_counts, queue_page, state_counts
 from .summary import period_summary
 
@@ -155,6 +156,8 @@ def _detail(complaint: Complaint, errors: dict[str, str] | None = None, form: An
         "complaints/detail.html", c=complaint, errors=errors or {}, form=form or {}, message=message,
         can=lambda action: access.can(current_user, action, complaint),
         sees_sender=access.sees_sender(current_user, complaint), deadlines=deadlines, user_names=users,
+        # For senders without e-mail (hotline, letters): the office writes or reads them their private link.
+        sender_link=lookup_url_for(complaint) if current_user.role in access.OFFICE_ROLES else None,
         units=access.units_for_assignment(current_user), templates=templates, **LABELS)
     return (page, status) if status != 200 else page
 
