@@ -31,11 +31,14 @@ def browser_available() -> None:
 
 
 @pytest.fixture(scope="module")
-def live(browser_available: None, tmp_root: Path) -> Iterator[LiveServer]:
+def live(request: pytest.FixtureRequest, browser_available: None, tmp_root: Path) -> Iterator[LiveServer]:
     # Every request comes from 127.0.0.1: without a higher ceiling the sixth response within two minutes would be
     # flagged as a burst and left out of the figures, making the tests depend on their order. The kiosk's idle
     # reset is pushed out of the way; the gap between citizens stays at the testing value (5 s).
-    with live_server(tmp_root, BURST_MAX_PER_IP=1000, KIOSK_IDLE_RESET_SECONDS=600) as server:
+    # A database per module: pytest may interleave modules (it groups tests by the session's backend), and two
+    # live servers on one database would reset each other's schema.
+    name = "live_" + request.module.__name__.rsplit(".", 1)[-1]  # live_test_browser_pakn, …
+    with live_server(tmp_root, name, BURST_MAX_PER_IP=1000, KIOSK_IDLE_RESET_SECONDS=600) as server:
         yield server
 
 

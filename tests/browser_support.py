@@ -78,10 +78,10 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(tmp_root: Path, **overrides: Any) -> Iterator[LiveServer]:
+def live_server(tmp_root: Path, name: str = "browser", **overrides: Any) -> Iterator[LiveServer]:
     """Migrate a dedicated database, load the demo data, serve the app on 127.0.0.1:<free port>."""
     backend = "postgresql" if "postgresql" in BACKENDS else "sqlite"
-    app = migrated_app(backend, tmp_root, "browser", **overrides)
+    app = migrated_app(backend, tmp_root, name, **overrides)
     with app.app_context():
         load_demo_data()
         db.session.commit()
