@@ -10,7 +10,6 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import record
 from ..calendar_service import current_calendar
@@ -23,6 +22,7 @@ from . import access
 from .errors import ComplaintInputError, NotAllowed, StaleComplaint
 from .intake import find_by_code
 from .notices import email_outcome, office_staff, tell_staff, unit_staff
+from .transaction import one_commit
 
 TEXT_MAX = 10000
 
@@ -53,19 +53,12 @@ def _act(user: User, complaint: Complaint, action: str, version: int | None, cha
     if version is not None and version != complaint.version:
         raise StaleComplaint(complaint.code)
     before = complaint.state
-    try:
+    with one_commit(complaint.code):
         change()
         db.session.add(ComplaintEvent(complaint=complaint, user_id=user.id, action=action, from_state=before,
                                       to_state=complaint.state, reason=reason, details=details))
         record(user, f"complaint.{action}", complaint, code=complaint.code, from_state=before,
                to_state=complaint.state, reason=reason, **details)
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleComplaint(complaint.code) from None
-    except Exception:
-        db.session.rollback()
-        raise
     return complaint
 
 
@@ -86,15 +79,8 @@ def assign(user: User, complaints: list[Complaint], unit_id: int) -> list[Compla
     scope = access.scope_units(user)
     if unit is None or (scope is not None and unit_id not in scope):
         raise ComplaintInputError({"unit": _("Hãy chọn một đơn vị thuộc cơ quan.")})
-    try:
+    with one_commit(",".join(c.code or "" for c in complaints)):
         _assign_all(user, complaints, unit)
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleComplaint(",".join(c.code or "" for c in complaints)) from None
-    except Exception:
-        db.session.rollback()
-        raise
     return complaints
 
 

@@ -106,22 +106,18 @@ def answered_on_time(complaint: Complaint) -> bool | None:
     return as_utc(complaint.notified_at) <= as_utc(due)
 
 
-def extended(complaint: Complaint) -> bool:
-    """Whether a person set the answer deadline by an extension (recomputation leaves it alone)."""
-    return db.session.scalar(select(ComplaintEvent.id).where(ComplaintEvent.complaint_id == complaint.id,
-                                                             ComplaintEvent.action == "extended").limit(1)) is not None
-
-
 def recompute_open(reason: str, user_id: int | None = None) -> int:
     """After a calendar change: recompute the deadlines of open items; each moved deadline keeps its old date
     and the reason in the item's history. Extended deadlines were chosen by a person and stay. No commit."""
     moved = 0
+    extended_ids = set(db.session.scalars(select(ComplaintEvent.complaint_id)
+                                          .where(ComplaintEvent.action == "extended")))
     open_items = select(Complaint).where(Complaint.state.in_(OPEN_STATES), Complaint.legal.is_(True),
                                          or_(Complaint.classify_due_at.is_not(None),
                                              Complaint.answer_due_at.is_not(None)))
     for complaint in db.session.scalars(open_items):
         before = (complaint.classify_due_at, complaint.answer_due_at)
-        keep_answer = extended(complaint)
+        keep_answer = complaint.id in extended_ids
         start_clock(complaint)
         if keep_answer:
             complaint.answer_due_at = before[1]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 
 from ..labels import COMPLAINT_CHANNEL_LABELS, COMPLAINT_KIND_LABELS, COMPLAINT_STATE_LABELS
 from ..parsing import parse_id
+from ..timeutil import parse_date
 from .queries import QueueFilter
 
 
@@ -26,14 +27,11 @@ def queue_filter(args: Mapping[str, str]) -> QueueFilter:
 
 
 def parse_day(raw: str | None) -> date | None:
-    """A date typed as dd/mm/yyyy (or yyyy-mm-dd from a date input); None when it is not one."""
-    text = (raw or "").strip()
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+    """A date typed as dd/mm/yyyy (or yyyy-mm-dd from a date input) within the calendar's years; None otherwise."""
+    try:
+        return parse_date(raw or "", bounded=True)
+    except ValueError:
+        return None
 
 
 def version_of(form: Mapping[str, str]) -> int | None:

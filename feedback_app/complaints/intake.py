@@ -24,6 +24,7 @@ from .deadlines import start_clock
 from .errors import ComplaintInputError
 from .notices import email_receipt, office_staff, tell_staff
 from .secrets import new_secret
+from .transaction import one_commit
 
 CONTENT_MAX = 5000
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
@@ -169,12 +170,8 @@ def file_complaint(intake: Intake, user: User | None = None) -> tuple[Complaint,
 
 def submit(intake: Intake, user: User | None = None) -> tuple[Complaint, str]:
     """File one item and commit: the public form, the kiosk, staff entry."""
-    try:
+    with one_commit():
         complaint, secret = file_complaint(intake, user)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return complaint, secret
 
 

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import Answer, Complaint, ComplaintEvent, Counter, Response
 from ..models.survey import current_version_query
 from ..surveys.specs import LevelSpec, QuestionSpec, VersionSpec, version_spec
 from ..timeutil import LOCAL_TZ, utcnow
-from .errors import ComplaintInputError, StaleComplaint
+from .errors import ComplaintInputError
+from .transaction import one_commit
 
 FACTOR_CODE = "PAKN"  # the shipped questionnaire's fifth factor
 FACTOR_POSITION = 4  # a questionnaire that names it otherwise: the fifth factor
@@ -107,19 +107,12 @@ def record_satisfaction(complaint: Complaint, raw_value: str, language: str = "v
     )
     response.answers.append(answer)
     try:
-        db.session.add(response)
-        db.session.flush()
-        complaint.satisfaction_response_id = response.id
-        db.session.add(ComplaintEvent(complaint=complaint, action="satisfaction_answered"))
-        db.session.commit()
+        with one_commit(complaint.code):
+            db.session.add(response)
+            db.session.flush()
+            complaint.satisfaction_response_id = response.id
+            db.session.add(ComplaintEvent(complaint=complaint, action="satisfaction_answered"))
     except IntegrityError:
         # A second answer raced this one (the same key): the first one stays, nothing of this one is kept.
-        db.session.rollback()
         raise AlreadyAnswered(complaint.code) from None
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleComplaint(complaint.code) from None
-    except Exception:
-        db.session.rollback()
-        raise
     return response
