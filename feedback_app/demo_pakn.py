@@ -4,7 +4,7 @@ through the same services the pages use (so deadlines, history and notices are r
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -48,7 +48,8 @@ ANSWERS = [
 
 def _local(days_ago: int, hour: int = 9) -> datetime:
     day = (utcnow().astimezone(LOCAL_TZ) - timedelta(days=days_ago)).date()
-    return datetime(day.year, day.month, day.day, hour, 0, tzinfo=LOCAL_TZ)
+    # Stored in UTC (SQLite keeps the wall time of whatever zone it is given).
+    return datetime(day.year, day.month, day.day, hour, 0, tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
 def load_demo_pakn(units: dict[str, OrgUnit], rng: random.Random) -> int:
@@ -77,7 +78,7 @@ def load_demo_pakn(units: dict[str, OrgUnit], rng: random.Random) -> int:
         db.session.commit()
         _advance(complaint, step, office, unit_user, units)
         items.append(complaint)
-    for day in range(7):
+    for day in range(1, 8):  # the week before today: every call is in the past
         for n in range(rng.randint(2, 5)):
             outcome = rng.choice(["answered", "answered", "answered", "transferred", "not_pakn", "dropped"])
             db.session.add(HotlineCall(agency_id=agency.id, operator_id=hotline.id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -10,6 +10,7 @@ from feedback_app.complaints.deadlines import due_status
 from feedback_app.demo import load_demo_data
 from feedback_app.extensions import db
 from feedback_app.models import Answer, Complaint, Counter, HotlineCall, OrgUnit, Question, Response, Service
+from feedback_app.timeutil import as_utc, utcnow
 
 from .conftest import migrated_app
 
@@ -45,5 +46,8 @@ def test_demo_is_true_to_the_2025_organisation_and_to_its_questionnaire(app, tmp
         assert {"received", "assigned", "drafted", "approved", "notified", "published", "closed"} <= states
         assert any(due_status(c) == "overdue" for c in db.session.scalars(select(Complaint)))
         assert db.session.scalar(select(func.count(HotlineCall.id))) >= 14
+        # Every call is in the past, on every database (SQLite keeps the wall time it is given: UTC it must be).
+        latest_call = db.session.scalar(select(func.max(HotlineCall.started_at)))
+        assert as_utc(latest_call) < utcnow() - timedelta(hours=6)
         db.session.remove()
         db.engine.dispose()
