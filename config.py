@@ -100,6 +100,32 @@ class Config:
     WORKER_POLL_SECONDS = _env_int("WORKER_POLL_SECONDS", 5)
     # `make run`: the worker as a thread of the development server; elsewhere `flask worker` is its own process.
     WORKER_IN_PROCESS = False
+
+    # SMS (feedback_app/sms/, docs in README "SMS"). The gateway is Twilio when TWILIO_ACCOUNT_SID is set, the
+    # generic HTTP gateway when SMS_HTTP_URL is set, otherwise the console (messages printed, nothing sent).
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+    TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+    TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")  # a relay in front of api.twilio.com; tests
+    SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")  # the generic gateway's send address (JSON POST)
+    SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN", "")  # bearer token we send to it
+    SMS_HTTP_SECRET = os.environ.get("SMS_HTTP_SECRET", "")  # HMAC-SHA256 key of its webhooks to us
+    SMS_HTTP_TIMEOUT_SECONDS = _env_int("SMS_HTTP_TIMEOUT_SECONDS", 15)
+    SMS_SENDER_NAME = os.environ.get("SMS_SENDER_NAME", "")  # registered brandname (≤ 11), agencies may override
+    SMS_ASCII_ONLY = os.environ.get("SMS_ASCII_ONLY", "0") == "1"  # send without diacritics (160 per segment)
+    SMS_PRICE_PER_SEGMENT = _env_int("SMS_PRICE_PER_SEGMENT", 850)  # VND, for the template editor's estimate
+    # Invitations: sent at INVITATION_SEND_AT ("19:00", or "now") on the day the result is returned, never in
+    # SMS_QUIET_HOURS ("21:00-07:00", or empty for none), at most one per phone per INVITATION_MIN_DAYS_PER_PHONE;
+    # the link works for INVITATION_LINK_DAYS. Agencies may set their own values (/admin/sms).
+    INVITATION_SEND_AT = os.environ.get("INVITATION_SEND_AT", "19:00")
+    SMS_QUIET_HOURS = os.environ.get("SMS_QUIET_HOURS", "21:00-07:00")
+    INVITATION_MIN_DAYS_PER_PHONE = _env_int("INVITATION_MIN_DAYS_PER_PHONE", 30)
+    INVITATION_LINK_DAYS = _env_int("INVITATION_LINK_DAYS", 7)
+    SURVEY_LINK_LIMIT = os.environ.get("SURVEY_LINK_LIMIT", "60 per minute;600 per hour")  # /s/<token> per address
+    SMS_WEBHOOK_LIMIT = os.environ.get("SMS_WEBHOOK_LIMIT", "1200 per minute")
+    DOSSIER_API_LIMIT = os.environ.get("DOSSIER_API_LIMIT", "120 per minute")
+    DOSSIER_IMPORT_MAX_ROWS = _env_int("DOSSIER_IMPORT_MAX_ROWS", 50000)
     TRUST_PROXY = os.environ.get("TRUST_PROXY", "0") == "1"
     DEMO_DATA_ALLOWED = True
     # Demo responses (is_demo) count in figures only where the demo is the point: `make run`.
@@ -129,6 +155,12 @@ class TestingConfig(Config):
     CALENDAR_CACHE_SECONDS = 0  # tests roll back their calendar entries; tests of the cache turn it on
     CALENDAR_API_LIMIT = "1000 per minute"
     SMTP_HOST = ""  # the tests start their own SMTP server; none reaches a real one from the environment
+    # The tests start their own Twilio stub; no message reaches a real gateway from the environment.
+    TWILIO_ACCOUNT_SID = TWILIO_AUTH_TOKEN = TWILIO_MESSAGING_SERVICE_SID = TWILIO_FROM_NUMBER = ""
+    TWILIO_API_BASE_URL = SMS_HTTP_URL = SMS_HTTP_TOKEN = SMS_HTTP_SECRET = ""
+    SURVEY_LINK_LIMIT = "1000 per minute"
+    SMS_WEBHOOK_LIMIT = "10000 per minute"
+    DOSSIER_API_LIMIT = "1000 per minute"
     WORKER_IN_PROCESS = False
 
 

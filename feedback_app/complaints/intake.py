@@ -17,6 +17,7 @@ from ..labels import COMPLAINT_CHANNEL_LABELS
 from ..models import Complaint, ComplaintEvent, Counter, Officer, Service, User
 from ..models.complaint import CHANNELS, KINDS, NATURES
 from ..parsing import clean_text
+from ..phones import normalise_phone
 from ..scoping import unit_with_descendants
 from ..timeutil import as_utc, utcnow
 from .attachments import Upload, check_uploads
@@ -27,8 +28,6 @@ from .secrets import new_secret
 from .transaction import one_commit
 
 CONTENT_MAX = 5000
-_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
-_PHONE = re.compile(r"0\d{8,10}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -62,16 +61,6 @@ class Intake:
     dossier_code: str = ""
     response_id: int | None = None
     uploads: list[Upload] = field(default_factory=list)
-
-
-def normalise_phone(raw: str) -> str | None:
-    """A Vietnamese phone number as 0xxxxxxxxx (from +84 / 84 / spaces / dots), or None when it is not one."""
-    digits = _PHONE_SEPARATORS.sub("", raw)
-    if digits.startswith("+84"):
-        digits = "0" + digits[3:]
-    elif digits.startswith("84") and len(digits) >= 11:
-        digits = "0" + digits[2:]
-    return digits if _PHONE.fullmatch(digits) else None
 
 
 def _text(errors: dict[str, str], name: str, raw: str, limit: int, required: bool = False) -> str:

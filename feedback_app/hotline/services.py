@@ -20,11 +20,12 @@ from sqlalchemy import ColumnElement, Select, func, select, true, update
 from ..audit import record
 from ..complaints.access import agency_of
 from ..complaints.errors import ComplaintInputError
-from ..complaints.intake import Intake, Sender, file_complaint, normalise_phone
+from ..complaints.intake import Intake, Sender, file_complaint
 from ..extensions import db
 from ..labels import HOTLINE_OUTCOME_LABELS, label_of
 from ..models import Complaint, HotlineCall, User
 from ..parsing import clean_text
+from ..phones import mask_phone, normalise_phone
 from ..scoping import unit_with_descendants, visible_unit_ids
 from ..timeutil import (
     FIRST_YEAR,
@@ -112,15 +113,6 @@ def parse_local_datetime(raw: str) -> datetime:
 def now_local_text() -> str:
     """The current local time as the form shows it."""
     return format_datetime(utcnow())
-
-
-def mask_phone(phone: str | None) -> str:
-    """0905***456: enough to tell two callers apart, not enough to call them."""
-    if not phone:
-        return ""
-    if len(phone) <= 6:
-        return "***"
-    return f"{phone[:4]}***{phone[-3:]}"
 
 
 # --- scope -------------------------------------------------------------------------------------------------------

@@ -4,9 +4,11 @@ from .api_key import ApiKey
 from .audit import AuditEvent
 from .calendar import CalendarException, OfficeHours
 from .complaint import AnswerTemplate, Attachment, Complaint, ComplaintEvent, DeadlinePolicy, HotlineCall
+from .dossier import ApologySlip, Dossier
 from .login_throttle import LoginThrottle
 from .messaging import Notification, OutboxMessage, PeriodicJobState
 from .org import Counter, Field, KioskDevice, Officer, OrgEvent, OrgUnit, Service, officer_counters
+from .sms import AgencySmsSettings, InboundSms, SmsOptOut, SurveyInvitation
 from .staff_session import StaffSession
 from .survey import (
     Answer,
@@ -31,4 +33,5 @@ __all__ = [
     "Response", "ScaleLevel", "Service", "StaffSession", "Target", "User", "campaign_units", "officer_counters",
     "CalendarException", "OfficeHours", "ApiKey",
     "Notification", "OutboxMessage", "PeriodicJobState",
+    "ApologySlip", "Dossier", "AgencySmsSettings", "InboundSms", "SmsOptOut", "SurveyInvitation",
 ]

@@ -13,6 +13,8 @@ from ..extensions import db
 from ..timeutil import utcnow
 
 PREFIX_LENGTH = 8
+# What a key opens: Open311 (filing PAKN from other systems) or the dossier feed of the one-stop system.
+API_KEY_SCOPES = ("open311", "dossiers")
 
 
 def hash_key(key: str) -> str:
@@ -29,6 +31,7 @@ class ApiKey(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     prefix: Mapped[str] = mapped_column(String(PREFIX_LENGTH))  # the key's first characters, to tell keys apart
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(20), default="open311", server_default="open311")
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -38,11 +41,14 @@ class ApiKey(db.Model):
     agency = relationship("OrgUnit")
 
     @classmethod
-    def issue(cls, name: str, agency_id: int | None = None, created_by_id: int | None = None) -> tuple[ApiKey, str]:
+    def issue(cls, name: str, agency_id: int | None = None, created_by_id: int | None = None,
+              scope: str = "open311") -> tuple[ApiKey, str]:
         """A new key; the plain key is returned once and never stored."""
+        if scope not in API_KEY_SCOPES:
+            raise ValueError(f"unknown API key scope {scope}")
         plain = "fk_" + secrets.token_urlsafe(32)
         key = cls(name=name, prefix=plain[:PREFIX_LENGTH], key_hash=hash_key(plain), agency_id=agency_id,
-                  created_by_id=created_by_id)
+                  created_by_id=created_by_id, scope=scope)
         return key, plain
 
     @property

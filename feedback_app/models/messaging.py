@@ -1,4 +1,4 @@
-"""Messaging: the outbox (e-mail now, SMS later) drained by `flask worker`, and staff's in-app notifications.
+"""Messaging: the outbox (e-mail and SMS) drained by `flask worker`, and staff's in-app notifications.
 
 An `OutboxMessage` is written in the same transaction as the change that causes it (feedback_app/outbox/),
 so nothing is sent for a rolled-back change; the worker claims due rows, sends them after its own commit,
@@ -19,7 +19,10 @@ from ..timeutil import utcnow
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 OUTBOX_CHANNELS = ("email", "sms")
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "dead")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "dead", "cancelled")
+# What the gateway later says about an SMS it accepted, in the order a message moves through them: a late or
+# out-of-order report never moves a message back (sms/status.py). The last three are final.
+DELIVERY_STATUSES = ("queued", "sent", "delivered", "undelivered", "failed")
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -41,6 +44,9 @@ class OutboxMessage(db.Model):
         # The claim query: due rows by status, oldest first.
         Index("ix_outbox_messages_due", "status", "available_at"),
         Index("ix_outbox_messages_entity", "entity_type", "entity_id"),
+        Index("ix_outbox_messages_provider_id", "provider_id"),
+        CheckConstraint(f"delivery_status IS NULL OR delivery_status IN ({_in(DELIVERY_STATUSES)})",
+                        name="delivery_status_known"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -61,6 +67,12 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     provider_id: Mapped[str | None] = mapped_column(String(255))
+    # SMS: which gateway took it, what it last reported, and the provider's error code when it gave up.
+    provider: Mapped[str | None] = mapped_column(String(10))
+    delivery_status: Mapped[str | None] = mapped_column(String(12))
+    delivery_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))  # whose sending rules apply (SMS)
 
 
 class Notification(db.Model):
