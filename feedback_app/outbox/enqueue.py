@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models.messaging import Notification, OutboxMessage
+from ..phones import normalise_phone
 from ..timeutil import utcnow
 
 
@@ -43,6 +44,20 @@ def enqueue_email(to: str, subject: str, body: str, *, kind: str, entity: object
     message = OutboxMessage(channel="email", recipient=to.strip(), subject=subject, body=body, kind=kind,
                             entity_type=entity_type, entity_id=entity_id, dedupe_key=dedupe_key,
                             status="pending", attempts=0, available_at=available_at or utcnow())
+    return message if _add_once(message, dedupe_key) else None
+
+
+def enqueue_sms(to: str, body: str, *, kind: str, agency_id: int | None = None, entity: object | None = None,
+                dedupe_key: str | None = None, available_at: datetime | None = None) -> OutboxMessage | None:
+    """Queue an SMS in the current transaction (sent by the worker after commit, under `agency_id`'s rules).
+
+    `to` is a Vietnamese number in any usual form (stored as 0xxxxxxxxx). Flushes, never commits. Returns None and
+    adds nothing when `dedupe_key` was used before.
+    """
+    entity_type, entity_id = _entity(entity)
+    message = OutboxMessage(channel="sms", recipient=normalise_phone(to) or to.strip(), subject=None, body=body,
+                            kind=kind, agency_id=agency_id, entity_type=entity_type, entity_id=entity_id,
+                            dedupe_key=dedupe_key, status="pending", attempts=0, available_at=available_at or utcnow())
     return message if _add_once(message, dedupe_key) else None
 
 
