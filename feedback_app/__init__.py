@@ -69,6 +69,7 @@ def create_app(config: str | type | None = None, **overrides: Any) -> Flask:
     register_cli(app)
     register_worker(app)
     register_complaint_jobs(app)
+    register_sms_jobs()
     return app
 
 
@@ -136,6 +137,7 @@ def register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .complaints.views import bp as complaints_bp
+    from .dossiers.views import bp as dossiers_bp
     from .hotline.views import bp as hotline_bp
     from .kiosk.views import bp as kiosk_bp
     from .notifications.views import bp as notifications_bp
@@ -146,7 +148,10 @@ def register_blueprints(app: Flask) -> None:
     from .public.views import health_bp
     from .qrcodes.views import bp as qrcodes_bp
     from .reports.views import bp as reports_bp
+    from .sms import webhook_inbound, webhook_status  # noqa: F401 - their routes join the webhook blueprint
+    from .sms.blueprint import bp as sms_bp
     from .staff_intake.views import bp as staff_intake_bp
+    from .survey_links.views import bp as survey_links_bp
 
     for blueprint in (public_bp, health_bp, kiosk_bp, phone_bp, qrcodes_bp, auth_bp, account_bp, admin_bp, reports_bp,
                       api_bp, notifications_bp, complaints_bp):
@@ -157,6 +162,10 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # the JSON API checks the X-CSRFToken header itself on its few POSTs (api/pakn.py)
     app.register_blueprint(open311_bp)
     csrf.exempt(open311_bp)  # Open311 clients authenticate by API key, not by a session
+    app.register_blueprint(dossiers_bp)  # dossiers from the one-stop system, apology slips
+    app.register_blueprint(survey_links_bp)  # the one-time survey links of SMS invitations
+    app.register_blueprint(sms_bp)
+    csrf.exempt(sms_bp)  # the gateways sign their webhooks (Twilio's signature, HMAC-SHA256)
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -226,6 +235,14 @@ def register_complaint_jobs(app: Flask) -> None:
     register_periodic("pakn-reminders", reminders.EVERY_SECONDS, reminders.reminders_job)
     register_periodic("pakn-retention", retention.EVERY_SECONDS, retention.retention_job)
     calendar_changed.connect(on_calendar_changed, app)
+
+
+def register_sms_jobs() -> None:
+    """SMS: delivery reconciliation and invitation jobs run by the worker."""
+    from .sms import invitations, status
+
+    status.register_jobs()
+    invitations.register_jobs()
 
 
 def register_worker(app: Flask) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from .api_key_cli import api_keys_commands
 from .auth.passwords import password_problem
 from .complaints.cli import pakn_commands
+from .dossiers.cli import import_dossiers_command
 from .extensions import db
 from .models import OrgUnit, User
 from .models.user import ROLES
@@ -23,6 +24,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(api_keys_commands)
     app.cli.add_command(worker_command)
     app.cli.add_command(pakn_commands)
+    app.cli.add_command(import_dossiers_command)
 
     @app.cli.command("seed")
     def seed_command() -> None:

@@ -43,6 +43,14 @@ PUBLIC_ENDPOINTS = frozenset(
         "open311.requests_list",
         "open311.request_one",
         "open311.create_request",
+        # SMS: the gateways' webhooks check their own signatures; the one-time survey links
+        "sms.twilio_status",
+        "sms.twilio_inbound",
+        "sms.gateway_status",
+        "sms.gateway_inbound",
+        "survey_links.survey",
+        "survey_links.save_draft",
+        "survey_links.thanks",
         "auth.login",
         "health.health",
     }

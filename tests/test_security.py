@@ -22,6 +22,8 @@ EXPECTED_PUBLIC = {
     "open311.services_list", "open311.service_definition", "open311.requests_list", "open311.request_one",
     "open311.create_request",
     "pakn.new", "pakn.receipt", "pakn.lookup", "pakn.satisfaction", "pakn.published",
+    "sms.twilio_status", "sms.twilio_inbound", "sms.gateway_status", "sms.gateway_inbound",
+    "survey_links.survey", "survey_links.save_draft", "survey_links.thanks",
 }
 
 

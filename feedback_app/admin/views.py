@@ -56,6 +56,7 @@ from .outbox_views import register_outbox_views
 from .pakn_views import pakn_cruds
 from .photos import UnreadableImage, portrait_jpeg
 from .questionnaire_views import register_questionnaire_views
+from .sms_views import register_sms_views
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 # The Văn phòng Sở keeps its own department's records (scoped); administrators keep everything.
@@ -295,6 +296,7 @@ register_questionnaire_views(bp)
 register_calendar_views(bp)
 register_outbox_views(bp)
 register_api_key_views(bp)
+register_sms_views(bp)
 
 
 @bp.get("/")

@@ -18,12 +18,14 @@ from ..reports.services import parse_result_query, results_for
 from ..surveys.index import IndexResult
 from ..timeutil import format_date
 from .calendar import register_calendar_api
+from .dossiers import register_dossier_api
 from .openapi import openapi_document
 from .pakn import register_pakn_api
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 register_calendar_api(bp)
 register_pakn_api(bp)
+register_dossier_api(bp)
 
 
 @bp.get("/counters")

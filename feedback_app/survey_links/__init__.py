@@ -1,0 +1,1 @@
+"""The one-time survey link of an invitation: PUBLIC_BASE_URL/s/<token>."""
