@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
-from werkzeug.datastructures import MultiDict
 
 from ..errors import problem
 from ..extensions import csrf, db, limiter
@@ -75,16 +74,14 @@ def kiosk_token(code: str) -> Any:
     return no_store(jsonify(csrf_token=generate_csrf()))
 
 
-def _as_form(payload: dict[str, Any]) -> MultiDict:
-    """The kiosk's JSON answers in the shape the submission service reads."""
-    form = MultiDict()
-    for name, value in payload["answers"].items():
-        for item in value if isinstance(value, list) else [value]:
-            form.add(str(name), str(item))
+def _values(payload: dict[str, Any]) -> dict[str, list[str]]:
+    """The kiosk's JSON answers as values by name (a list for each, as a form would send them)."""
+    values = {str(name): [str(item) for item in (value if isinstance(value, list) else [value])]
+              for name, value in payload["answers"].items()}
     for name in ("officer", "service", "dossier_code"):
         if payload.get(name):
-            form.add(name, str(payload[name]))
-    return form
+            values[name] = [str(payload[name])]
+    return values
 
 
 @bp.post("/k/<code>/submit")
@@ -111,7 +108,7 @@ def kiosk_submit(code: str) -> Any:
         completed_at=_parse_client_time(payload.get("completed_at")),
     )
     try:
-        submit_response(ctx, _as_form(payload), str(payload.get("key") or ""))
+        submit_response(ctx, _values(payload), str(payload.get("key") or ""))
     except SurveyValidationError as error:
         db.session.rollback()
         return _refused(device, payload, "invalid", error.errors, 400, "Bad Request",

@@ -1,4 +1,11 @@
-"""Validate and store a citizen's response, exactly once, flagging bursts for review."""
+"""Validate and store a citizen's response, exactly once, flagging bursts for review.
+
+Answers arrive parsed (`ParsedResponse`): from a web form or the kiosk's JSON through `parse_values`, or built
+by the SMS reply parser. Where they come from (`source`) decides the rules against stuffing: an anonymous page
+(the counter's QR code, the web link) is held to a number of responses per address and window and a registered
+kiosk to the gap between citizens; an invitation (its one-time link, or an SMS reply to it) is spent once
+whatever address it comes from — its idempotency key is the invitation's, so a second answer is a duplicate.
+"""
 
 from __future__ import annotations
 
@@ -44,9 +51,13 @@ class DuplicateSubmission(Exception):
         self.response = response
 
 
+SOURCES = ("counter", "invitation", "sms_reply")
+
+
 @dataclass
 class SubmissionContext:
-    """Where and how a response arrives."""
+    """Where and how a response arrives. `source`: "counter" (kiosk, QR or web page at a counter),
+    "invitation" (a dossier's one-time link) or "sms_reply" (digits replied to an invitation's SMS)."""
 
     channel: str
     counter: CounterInfo
@@ -57,6 +68,40 @@ class SubmissionContext:
     completed_at: datetime | None = None
     verified: bool = False
     is_demo: bool = False
+    source: str = "counter"
+
+    @property
+    def spent_once(self) -> bool:
+        """An invitation's answer: counted once by its key, from whatever address; no address rules."""
+        return self.source in ("invitation", "sms_reply")
+
+
+@dataclass(frozen=True)
+class ParsedResponse:
+    """Answers ready to store, with the officer, service and dossier they are about."""
+
+    answers: list[dict]
+    officer_id: int | None = None
+    service_id: int | None = None
+    dossier_code: str | None = None
+
+
+class Values:
+    """Submitted values by name, from a form (MultiDict) or a dict of lists (the kiosk's JSON)."""
+
+    def __init__(self, source: MultiDict | dict[str, list[str]]) -> None:
+        self._source = source
+
+    def get(self, name: str) -> str | None:
+        if isinstance(self._source, MultiDict):
+            return self._source.get(name)
+        values = self._source.get(name)
+        return values[0] if values else None
+
+    def getlist(self, name: str) -> list[str]:
+        if isinstance(self._source, MultiDict):
+            return self._source.getlist(name)
+        return list(self._source.get(name) or ())
 
 
 def client_key(ip: str | None) -> str | None:
@@ -71,6 +116,11 @@ def new_idempotency_key() -> str:
     return uuid.uuid4().hex
 
 
+def invitation_key(invitation_id: int) -> str:
+    """The idempotency key of an invitation's response: the link and an SMS reply share it, so only one counts."""
+    return f"invitation-{invitation_id:012d}"
+
+
 ANSWER_DEFAULTS = {"value": None, "no_opinion": False, "option_id": None, "text": None}
 
 
@@ -78,7 +128,7 @@ def _answer(question_id: int, **kind: object) -> dict:
     return {**ANSWER_DEFAULTS, "question_id": question_id, **kind}
 
 
-def _scale_answer(q: QuestionSpec, version: VersionSpec, form: MultiDict, answers: list[dict],
+def _scale_answer(q: QuestionSpec, version: VersionSpec, form: Values, answers: list[dict],
                   errors: dict[str, str]) -> None:
     name = f"q{q.id}"
     raw = (form.get(name) or "").strip()
@@ -93,7 +143,7 @@ def _scale_answer(q: QuestionSpec, version: VersionSpec, form: MultiDict, answer
         errors[name] = _l("Mức đánh giá không hợp lệ; vui lòng chọn lại một trong các mức trên thang.")
 
 
-def _screened_out(factor: FactorSpec, form: MultiDict, answers: list[dict], errors: dict[str, str]) -> bool:
+def _screened_out(factor: FactorSpec, form: Values, answers: list[dict], errors: dict[str, str]) -> bool:
     """Read a factor's screening question; True when the citizen said no (the factor is not asked)."""
     q = factor.screening
     if q is None:
@@ -107,7 +157,7 @@ def _screened_out(factor: FactorSpec, form: MultiDict, answers: list[dict], erro
     return raw == "0"
 
 
-def _parse_answers(version: VersionSpec, form: MultiDict) -> tuple[list[dict], dict[str, str]]:
+def _parse_answers(version: VersionSpec, form: Values) -> tuple[list[dict], dict[str, str]]:
     """Turn form fields q<id> into answer rows; collect an error for each missing or invalid one. The
     questions of a factor the citizen screened out are neither required nor stored."""
     answers: list[dict] = []
@@ -148,7 +198,7 @@ def _parse_answers(version: VersionSpec, form: MultiDict) -> tuple[list[dict], d
     return answers, errors
 
 
-def _optional_id(form: MultiDict, name: str, errors: dict[str, str], message: object) -> int | None:
+def _optional_id(form: Values, name: str, errors: dict[str, str], message: object) -> int | None:
     raw = (form.get(name) or "").strip()
     if not raw:
         return None
@@ -158,14 +208,14 @@ def _optional_id(form: MultiDict, name: str, errors: dict[str, str], message: ob
     return value
 
 
-def _check_context(ctx: SubmissionContext, form: MultiDict, errors: dict[str, str]) -> dict:
+def _check_context(counter: CounterInfo, form: Values, errors: dict[str, str]) -> dict:
     """Officer and service must belong to this counter and agency; the dossier code must look like one."""
     officer_id = _optional_id(form, "officer", errors, _l("Công chức được chọn không hợp lệ."))
-    if officer_id is not None and officer_id not in ctx.counter.officer_ids:
+    if officer_id is not None and officer_id not in counter.officer_ids:
         errors["officer"] = _l("Công chức được chọn không làm việc tại quầy này; vui lòng chọn lại.")
         officer_id = None
     service_id = _optional_id(form, "service", errors, _l("Thủ tục được chọn không hợp lệ."))
-    if service_id is not None and service_id not in ctx.counter.service_ids:
+    if service_id is not None and service_id not in counter.service_ids:
         errors["service"] = _l("Thủ tục được chọn không thuộc cơ quan này; vui lòng chọn lại.")
         service_id = None
     dossier = (form.get("dossier_code") or "").strip() or None
@@ -182,8 +232,9 @@ def _burst_params(ctx: SubmissionContext, completed: datetime, key: str | None, 
     return {
         "gap_from": completed - gap,
         "gap_to": completed + gap,
-        # A registered kiosk serves a whole counter from one address: only the gap rule applies to it.
-        "burst_key": None if ctx.device_id is not None else key,
+        # A registered kiosk serves a whole counter from one address: only the gap rule applies to it; an
+        # invitation is spent once by its key, so its address does not matter.
+        "burst_key": None if ctx.device_id is not None or ctx.spent_once else key,
         "burst_since": now - timedelta(seconds=cfg["BURST_WINDOW_SECONDS"]),
         "burst_max": cfg["BURST_MAX_PER_IP"],
     }
@@ -207,19 +258,36 @@ def _completed_at(ctx: SubmissionContext, now: datetime) -> datetime:
     return when if floor <= when <= now else now
 
 
-def submit_response(ctx: SubmissionContext, form: MultiDict, idempotency_key: str) -> int:
-    """Store a whole response or nothing and return its id; a replay of the key raises DuplicateSubmission."""
-    if not KEY_RE.match(idempotency_key or ""):
-        raise SurveyValidationError({"key": _l("Phiếu không hợp lệ; vui lòng tải lại trang và gửi lại.")})
+def parse_values(counter: CounterInfo, version: VersionSpec, values: MultiDict | dict[str, list[str]]
+                 ) -> ParsedResponse:
+    """A web form's or the kiosk's answers (fields q<id>, officer, service, dossier_code) checked against the
+    version and the counter; raises SurveyValidationError with what to fix for each field."""
+    form = Values(values)
     errors: dict[str, str] = {}
-    meta = _check_context(ctx, form, errors)
-    answers, answer_errors = _parse_answers(ctx.version, form)
+    meta = _check_context(counter, form, errors)
+    answers, answer_errors = _parse_answers(version, form)
     errors.update(answer_errors)
     if errors:
         raise SurveyValidationError(errors)
+    return ParsedResponse(answers, **meta)
+
+
+def submit_response(ctx: SubmissionContext, form: MultiDict | dict[str, list[str]], idempotency_key: str) -> int:
+    """Parse a form's answers and store them (see `submit_parsed`)."""
+    if not KEY_RE.match(idempotency_key or ""):
+        raise SurveyValidationError({"key": _l("Phiếu không hợp lệ; vui lòng tải lại trang và gửi lại.")})
+    return submit_parsed(ctx, parse_values(ctx.counter, ctx.version, form), idempotency_key)
+
+
+def submit_parsed(ctx: SubmissionContext, parsed: ParsedResponse, idempotency_key: str) -> int:
+    """Store a whole response or nothing and return its id; a replay of the key raises DuplicateSubmission."""
+    if ctx.source not in SOURCES:
+        raise ValueError(f"unknown submission source {ctx.source}")
+    if not KEY_RE.match(idempotency_key or ""):
+        raise SurveyValidationError({"key": _l("Phiếu không hợp lệ; vui lòng tải lại trang và gửi lại.")})
     now = utcnow()
     completed = _completed_at(ctx, now)
-    key = client_key(ctx.client_ip)
+    key = None if ctx.spent_once else client_key(ctx.client_ip)
     response_id = store_response({
         "public_id": str(uuid.uuid4()),
         "idempotency_key": idempotency_key,
@@ -233,13 +301,16 @@ def submit_response(ctx: SubmissionContext, form: MultiDict, idempotency_key: st
         "submitted_at": now,
         "completed_at": completed,
         "local_date": completed.astimezone(LOCAL_TZ).date(),
-        # Verified: given through something the agency controls (a registered kiosk), not an open page.
-        "verified": ctx.verified or ctx.device_id is not None,
+        # Verified: given through something the agency controls (a registered kiosk, a dossier's invitation),
+        # not an open page.
+        "verified": ctx.verified or ctx.device_id is not None or ctx.spent_once,
         "is_demo": ctx.is_demo,
-        **meta,
-    }, answers, _burst_params(ctx, completed, key, now))
+        "officer_id": parsed.officer_id,
+        "service_id": parsed.service_id,
+        "dossier_code": parsed.dossier_code,
+    }, parsed.answers, _burst_params(ctx, completed, key, now))
     if response_id is None:
-        # The same response again (a kiosk retry, a resent form): the first copy stored wins.
+        # The same response again (a kiosk retry, a resent form, a second reply): the first copy stored wins.
         first = db.session.scalar(select(Response).where(Response.idempotency_key == idempotency_key))
         raise DuplicateSubmission(first)
     return response_id
