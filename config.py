@@ -126,6 +126,8 @@ class Config:
     SMS_WEBHOOK_LIMIT = os.environ.get("SMS_WEBHOOK_LIMIT", "1200 per minute")
     DOSSIER_API_LIMIT = os.environ.get("DOSSIER_API_LIMIT", "120 per minute")
     DOSSIER_IMPORT_MAX_ROWS = _env_int("DOSSIER_IMPORT_MAX_ROWS", 50000)
+    # Citizens' names, phones and e-mails on dossiers are erased this long after the result was returned.
+    DOSSIER_RETENTION_DAYS = _env_int("DOSSIER_RETENTION_DAYS", 365)
     TRUST_PROXY = os.environ.get("TRUST_PROXY", "0") == "1"
     DEMO_DATA_ALLOWED = True
     # Demo responses (is_demo) count in figures only where the demo is the point: `make run`.

@@ -238,11 +238,14 @@ def register_complaint_jobs(app: Flask) -> None:
 
 
 def register_sms_jobs() -> None:
-    """SMS: delivery reconciliation and invitation jobs run by the worker."""
+    """SMS: delivery reconciliation and invitation jobs run by the worker; dossiers' personal data retention."""
+    from .dossiers import retention
+    from .outbox import register_periodic
     from .sms import invitations, status
 
     status.register_jobs()
     invitations.register_jobs()
+    register_periodic("dossier-retention", retention.EVERY_SECONDS, retention.retention_job)
 
 
 def register_worker(app: Flask) -> None:
