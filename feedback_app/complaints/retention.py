@@ -49,8 +49,8 @@ def erase_expired(now: datetime | None = None, dry_run: bool = False) -> tuple[i
     calls = db.session.execute(update(HotlineCall).where(*calls_filter)
                                .values(caller_name=None, caller_phone=None, personal_erased_at=utcnow())
                                .execution_options(synchronize_session=False)).rowcount
-    # Sent e-mails and SMS hold addresses, numbers and texts: once delivered long enough ago, only the record that they were
-    # sent stays (the item's page keeps what was said).
+    # Sent e-mails and SMS hold addresses, numbers and texts: once delivered long enough ago, only the record
+    # that they were sent stays (the item's page keeps what was said).
     db.session.execute(update(OutboxMessage).where(OutboxMessage.status.in_(("sent", "dead", "cancelled")),
                                                    OutboxMessage.created_at < (now or utcnow())
                                                    - timedelta(days=SENT_MESSAGES_KEPT_DAYS),
