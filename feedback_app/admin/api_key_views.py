@@ -1,4 +1,6 @@
-"""/admin/api-keys: administrators issue, list and revoke the keys other systems (Open311 clients) present.
+"""/admin/api-keys: administrators issue, list and revoke the keys other systems present: Open311 clients
+(scope 'open311': filing PAKN) and the one-stop system (scope 'dossiers': POST /api/v1/dossiers). A key opens
+only its own scope.
 
 A key is shown once, on the page that answers its issue; only its hash and first characters are kept.
 """
@@ -14,6 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..audit import record
@@ -21,15 +24,20 @@ from ..auth.forms import EmptyForm
 from ..extensions import db
 from ..form_messages import TranslatedForm
 from ..models import ApiKey, OrgUnit
+from ..models.api_key import API_KEY_SCOPES
 from ..security import roles_required
 from .forms import REQUIRED
 
 AGENCY_TYPES = ("so", "ubnd")
+SCOPE_LABELS = {"open311": _l("Open311: gửi phản ánh, kiến nghị"),
+                "dossiers": _l("Hồ sơ một cửa: gửi hồ sơ (POST /api/v1/dossiers)")}
 
 
 class ApiKeyForm(TranslatedForm):
     name = StringField(_l("Tên hệ thống dùng khóa"), validators=[DataRequired(REQUIRED), Length(max=120)])
-    agency = SelectField(_l("Cơ quan nhận phản ánh gửi bằng khóa này"), coerce=str)
+    scope = SelectField(_l("Phạm vi của khóa"), choices=[SelectChoice(s, SCOPE_LABELS[s]) for s in API_KEY_SCOPES],
+                        default="open311")
+    agency = SelectField(_l("Cơ quan nhận phản ánh hoặc hồ sơ gửi bằng khóa này"), coerce=str)
 
 
 def _form() -> ApiKeyForm:
@@ -44,7 +52,8 @@ def _form() -> ApiKeyForm:
 def _page(form: ApiKeyForm, issued: tuple[ApiKey, str] | None = None, status: int = 200) -> Any:
     keys = db.session.scalars(select(ApiKey).options(selectinload(ApiKey.agency))
                               .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc())).all()
-    page = render_template("admin/api_keys.html", keys=keys, form=form, revoke_form=EmptyForm(), issued=issued)
+    page = render_template("admin/api_keys.html", keys=keys, form=form, revoke_form=EmptyForm(), issued=issued,
+                           scope_labels=SCOPE_LABELS)
     return page, status
 
 
@@ -59,10 +68,11 @@ def api_key_issue() -> Any:
     if not form.validate_on_submit():
         return _page(form, status=400)
     agency_id = int(form.agency.data) if form.agency.data else None
-    key, plain = ApiKey.issue(form.name.data.strip(), agency_id, current_user.id)
+    key, plain = ApiKey.issue(form.name.data.strip(), agency_id, current_user.id, scope=form.scope.data)
     db.session.add(key)
     db.session.flush()
-    record(current_user, "api_key.issue", key, name=key.name, prefix=key.prefix, agency_id=agency_id)
+    record(current_user, "api_key.issue", key, name=key.name, prefix=key.prefix, agency_id=agency_id,
+           scope=key.scope)
     db.session.commit()
     return _page(_form(), issued=(key, plain))
 

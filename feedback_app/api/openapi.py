@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..qrcodes.services import public_base_url
+from .dossiers import dossier_paths
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 
@@ -73,9 +74,11 @@ def openapi_document() -> dict[str, Any]:
             }},
             **calendar_paths(),
             **pakn_paths(),
+            **dossier_paths(),
         },
         "components": {
-            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session"},
+                                "dossierKey": {"type": "http", "scheme": "bearer"}},
             "responses": {"Problem": {"description": "Error", "content": {"application/problem+json": {
                 "schema": {"$ref": "#/components/schemas/Problem"}}}}},
             "schemas": {

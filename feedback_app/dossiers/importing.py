@@ -236,7 +236,7 @@ def parse_items(items: list[Any]) -> list[Row]:
         keys = list(item.keys())
         found = match_headers(keys)
         raw = {name: item[keys[i]] for name, i in found.items()}
-        columns = {name: str(keys[i]) for name, i in found.items()}
+        columns = {name: name for name in COLUMNS} | {name: str(keys[i]) for name, i in found.items()}
         nested = [name for name, value in raw.items() if isinstance(value, dict | list | bool)]
         if nested:
             rows.append(Row(index, None, [Issue(index, columns[name], _("Phải là chuỗi ký tự hoặc số."))

@@ -103,6 +103,9 @@ def key_from(presented: str | None) -> ApiKey:
     key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(presented))) if presented else None
     if key is None or not key.active:
         raise Open311Error(403, _("Khóa API không hợp lệ hoặc đã bị thu hồi."))
+    if key.scope != "open311":  # a one-stop system's dossier key files no PAKN
+        raise Open311Error(403, _("Khóa API này không dùng cho Open311 (phạm vi của khóa: %(scope)s).",
+                                  scope=key.scope))
     return key
 
 

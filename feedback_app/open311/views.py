@@ -55,7 +55,8 @@ def submit_limit_key() -> str:
     presented = (_presented_key() or "").strip()
     if presented:
         digest = hash_key(presented)
-        found = db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)))
+        found = db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None),
+                                                   ApiKey.scope == "open311"))
         if found is not None:
             return f"open311-key:{digest}"
     return f"open311-address:{request_address()}"
