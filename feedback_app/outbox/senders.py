@@ -1,7 +1,8 @@
 """Gateways behind a tiny interface: `send(message) -> provider id`, raising `SendError` on failure.
 
 E-mail goes through `SmtpSender` (smtplib) when SMTP_HOST is set, else through `ConsoleSender` (development).
-SMS is a later issue: `sender_for` is where its channel will be dispatched.
+SMS goes through the configured gateway of feedback_app/sms/gateways.py (Twilio, the generic HTTP gateway or the
+console), whose `send` answers an `Accepted` (the provider's id and the status it gave).
 """
 
 from __future__ import annotations
@@ -28,19 +29,33 @@ class OutgoingMessage:
     body: str
     kind: str
     attempts: int
+    agency_id: int | None = None
+    entity_type: str | None = None
+    entity_id: int | None = None
+    sender_name: str | None = None  # SMS: the agency's registered brandname, else SMS_SENDER_NAME
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An SMS gateway took the message: its id there, and the delivery status its answer gave (queued or sent)."""
+
+    provider_id: str
+    delivery_status: str = "queued"
 
 
 class SendError(Exception):
-    """A send failed. `reason` is terse and never holds the recipient; `permanent` means retrying is useless."""
+    """A send failed. `reason` is terse and never holds the recipient; `permanent` means retrying is useless;
+    `error_code` is the provider's code (kept on the row when the message is given up)."""
 
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+    def __init__(self, reason: str, *, permanent: bool = False, error_code: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason[:255]
         self.permanent = permanent
+        self.error_code = error_code[:20] if error_code else None
 
 
 class Sender(Protocol):
-    def send(self, message: OutgoingMessage) -> str | None: ...
+    def send(self, message: OutgoingMessage) -> Any: ...  # e-mail: the Message-ID; SMS: sms.gateways.Accepted
 
 
 class SmtpSender:
@@ -115,6 +130,10 @@ class Senders:
         if channel not in self._made:
             if channel == "email":
                 self._made[channel] = email_sender(self.config)
-            else:  # 'sms' arrives with its own issue (twilio behind this same interface)
+            elif channel == "sms":
+                from ..sms.gateways import sms_gateway  # the SMS package imports this module
+
+                self._made[channel] = sms_gateway(self.config)
+            else:
                 raise SendError(f"no sender for channel {channel}")
         return self._made[channel]

@@ -6,6 +6,11 @@ several workers share the table without waiting on each other — marked 'sendin
 and committed. Each message is then sent with no transaction open and its outcome written in one more short
 transaction, guarded by locked_by so a worker whose lease ran out cannot overwrite the one that took over.
 Delivery is at least once: a worker dying between the send and that write sends the message again later.
+
+SMS: just before sending, `sms.guard.before_send` may hold a message (back to pending until a later moment, the
+attempt not counted: quiet hours, a paused agency) or cancel it (opt-out…). The gateway's answer gives the
+provider's id and a first delivery status; later reports move that status forward (sms/status.py), and a report
+arriving before our own write wins (the write never moves the status back).
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from flask import current_app
+from sqlalchemy import and_, case, or_, select, update
 
 from ..extensions import db
 from ..models.messaging import OutboxMessage
-from ..timeutil import utcnow
-from .senders import OutgoingMessage, SendError, Senders
+from ..models.sms import AgencySmsSettings
+from ..timeutil import as_utc, utcnow
+from .senders import Accepted, OutgoingMessage, SendError, Senders
 
 log = logging.getLogger("feedback_app.outbox")
 
@@ -38,10 +45,12 @@ class DrainResult:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    held: int = 0  # SMS put back until a later moment by the send guard
+    cancelled: int = 0  # SMS the send guard cancelled
 
     @property
     def claimed(self) -> int:
-        return self.sent + self.retried + self.dead
+        return self.sent + self.retried + self.dead + self.held + self.cancelled
 
 
 def backoff_seconds(attempts: int, config: Any) -> int:
@@ -67,39 +76,104 @@ def claim(limit: int, worker: str, *, due_before: datetime | None = None, lock_s
         stmt = stmt.with_for_update(skip_locked=True)
     rows = db.session.scalars(stmt).all()
     locked_until = utcnow() + timedelta(seconds=lock_seconds)
+    senders = _sender_names({row.agency_id for row in rows if row.channel == "sms" and row.agency_id})
+    default_sender = current_app.config.get("SMS_SENDER_NAME") or None
     taken = []
     for row in rows:
         # Counted when claimed: a message that kills its worker each time still ends 'dead'.
         row.status, row.locked_until, row.locked_by, row.attempts = "sending", locked_until, worker, row.attempts + 1
-        taken.append(OutgoingMessage(id=row.id, channel=row.channel, recipient=row.recipient, subject=row.subject,
-                                     body=row.body, kind=row.kind, attempts=row.attempts))
+        taken.append(OutgoingMessage(
+            id=row.id, channel=row.channel, recipient=row.recipient, subject=row.subject, body=row.body,
+            kind=row.kind, attempts=row.attempts, agency_id=row.agency_id, entity_type=row.entity_type,
+            entity_id=row.entity_id,
+            sender_name=(senders.get(row.agency_id) or default_sender) if row.channel == "sms" else None))
     db.session.commit()
     return taken
 
 
-def _finish(message_id: int, worker: str, **values: Any) -> None:
-    db.session.execute(update(OutboxMessage)
-                       .where(OutboxMessage.id == message_id, OutboxMessage.locked_by == worker,
-                              OutboxMessage.status == "sending")
-                       .values(locked_until=None, **values))
+def _sender_names(agency_ids: set[int]) -> dict[int, str]:
+    """The registered sender name (brandname) of each agency that has one."""
+    if not agency_ids:
+        return {}
+    return {agency_id: name for agency_id, name in db.session.execute(
+        select(AgencySmsSettings.agency_id, AgencySmsSettings.sender_name)
+        .where(AgencySmsSettings.agency_id.in_(agency_ids), AgencySmsSettings.sender_name.is_not(None)))}
+
+
+def _finish(message_id: int, worker: str, *, commit: bool = True, **values: Any) -> bool:
+    """Write a claimed message's outcome, unless its lock passed to another worker (or a report settled it)."""
+    done = db.session.execute(update(OutboxMessage)
+                              .where(OutboxMessage.id == message_id, OutboxMessage.locked_by == worker,
+                                     OutboxMessage.status == "sending")
+                              .values(locked_until=None, **values)
+                              .execution_options(synchronize_session=False)).rowcount == 1
+    if commit:
+        db.session.commit()
+    return done
+
+
+def _hold(message: OutgoingMessage, worker: str) -> str | None:
+    """The send guard's word on an SMS: None to send now, else 'held' or 'cancelled' (already recorded)."""
+    from ..sms import guard  # looked up at each call: tests replace guard.before_send
+
+    hold = guard.before_send(message.id)
+    db.session.commit()  # the guard's reads end here (and anything it wrote is kept): no transaction while sending
+    if hold is None:
+        return None
+    if hold.cancel_reason:
+        _finish(message.id, worker, status="cancelled", last_error=hold.cancel_reason[:255])
+        log.info("outbox #%d (%s) cancelled: %s", message.id, message.kind, hold.cancel_reason)
+        return "cancelled"
+    # Never due again within this drain (its cutoff has passed): a guard holding "until now" cannot loop it.
+    until = max(as_utc(hold.until) if hold.until else utcnow(), utcnow() + timedelta(seconds=1))
+    # Back to pending, the claim's attempt given back: waiting for the morning is no failed try.
+    _finish(message.id, worker, status="pending", available_at=until, attempts=OutboxMessage.attempts - 1,
+            locked_by=None)
+    return "held"
+
+
+def _sent(message: OutgoingMessage, worker: str, sender: Any, answer: Any) -> None:
+    now = utcnow()
+    if not isinstance(answer, Accepted):  # e-mail: the Message-ID
+        _finish(message.id, worker, status="sent", sent_at=now, provider_id=(answer or "")[:255] or None,
+                last_error=None)
+        return
+    from ..sms.status import invitation_sent
+
+    # A delivery report may have come before this write: it keeps its (later) status.
+    delivery = case((OutboxMessage.delivery_status.is_(None), answer.delivery_status),
+                    else_=OutboxMessage.delivery_status)
+    if _finish(message.id, worker, commit=False, status="sent", sent_at=now, provider=sender.name,
+               provider_id=answer.provider_id[:255], delivery_status=delivery, delivery_updated_at=now,
+               last_error=None, error_code=None):
+        invitation_sent(message.entity_type, message.entity_id, now)
     db.session.commit()
 
 
 def send_one(message: OutgoingMessage, senders: Senders, worker: str, config: Any) -> str:
-    """Send a claimed message and record the outcome: 'sent', 'failed' (retried later) or 'dead'."""
+    """Send a claimed message and record the outcome: 'sent', 'failed' (retried later), 'dead', or for an SMS
+    the send guard's 'held' or 'cancelled'."""
+    code = provider = None
     try:
-        provider_id = senders.for_channel(message.channel).send(message)
+        if message.channel == "sms":
+            held = _hold(message, worker)
+            if held:
+                return held
+        sender = senders.for_channel(message.channel)
+        provider = getattr(sender, "name", None)
+        answer = sender.send(message)
     except SendError as error:
-        reason, permanent = error.reason, error.permanent
+        reason, permanent, code = error.reason, error.permanent, error.error_code
     except Exception as error:  # noqa: BLE001 - a sender's bug must not stop the worker; the row records it
+        db.session.rollback()
         log.exception("outbox #%d: sender raised", message.id)
         reason, permanent = type(error).__name__, False
     else:
-        _finish(message.id, worker, status="sent", sent_at=utcnow(), provider_id=(provider_id or "")[:255] or None,
-                last_error=None)
+        _sent(message, worker, sender, answer)
         return "sent"
     if permanent or message.attempts >= int(config["OUTBOX_MAX_ATTEMPTS"]):
-        _finish(message.id, worker, status="dead", last_error=reason)
+        extra = {"error_code": code, "provider": provider} if message.channel == "sms" else {}
+        _finish(message.id, worker, status="dead", last_error=reason, **extra)
         log.warning("outbox #%d (%s) dead after %d attempts: %s", message.id, message.kind, message.attempts, reason)
         return "dead"
     retry_at = utcnow() + timedelta(seconds=backoff_seconds(message.attempts, config))
