@@ -406,7 +406,7 @@ def test_list_shows_what_is_due_waiting_and_delivered_late(client, world, login_
     assert soon.code in due_part and overdue.code in due_part
     assert far.code not in html and on_time.code not in html
     assert waiting.number in waiting_part and waiting_dossier.code not in due_part
-    assert late.number in late_part and "Giao muộn" in late_part
+    assert late.number in late_part and "Giao muộn" in late_part and "1 trên 1 phiếu đã giao" in late_part
     assert late_dossier.code not in due_part  # its slip's new date is ahead
 
 

@@ -17,7 +17,7 @@ from ..models.survey import IllegalTransition
 from ..parsing import parse_id
 from ..phones import mask_phone
 from ..security import roles_required
-from ..timeutil import local_today, utcnow
+from ..timeutil import local_today
 from . import slips
 from .slip_docx import build_docx, slip_content
 from .slip_forms import channels, delivery_instant, slip_form
@@ -190,10 +190,10 @@ def slip_list() -> str:
     year = parse_id(request.args.get("nam")) or today.year
     year = year if 2000 <= year <= today.year + 1 else today.year
     due = slips.due_without_slip(current_user, today, within)
-    late, delivered = slips.late_deliveries(current_user, year)
+    late, late_count, delivered = slips.late_deliveries(current_user, year)
     return render_template("dossiers/slip_list.html", due=due, waiting=slips.undelivered_slips(current_user),
-                           late=late, delivered=delivered, within=within, year=year, today=today, now=utcnow(),
-                           can_create=current_user.role in slips.ACTION_ROLES["create"], **_labels())
+                           late=late, late_count=late_count, delivered=delivered, within=within, year=year,
+                           today=today, can_create=current_user.role in slips.ACTION_ROLES["create"], **_labels())
 
 
 def register_slip_views(bp: Blueprint) -> None:

@@ -381,14 +381,16 @@ def undelivered_slips(user: User) -> list[ApologySlip]:
         .order_by(ApologySlip.original_appointment_date, ApologySlip.id).limit(LIST_LIMIT)))
 
 
-def late_deliveries(user: User, year: int) -> tuple[list[ApologySlip], int]:
-    """Slips of a year delivered after the original appointment date (newest first), and how many slips that
-    year were delivered at all (the share the office reports)."""
+def late_deliveries(user: User, year: int) -> tuple[list[ApologySlip], int, int]:
+    """Slips of a year delivered after the original appointment date (newest first, at most LIST_LIMIT), how many
+    there are, and how many slips that year were delivered at all (the share the office reports)."""
     start, end = _year_bounds(year)
-    of_year = (ApologySlip.created_at >= start) & (ApologySlip.created_at < end)
+    where = (scope_condition(user), ApologySlip.created_at >= start, ApologySlip.created_at < end,
+             ApologySlip.delivered_at.is_not(None))
     late = list(db.session.scalars(
-        select(ApologySlip).join(Dossier).where(scope_condition(user), of_year, ApologySlip.delivered_late.is_(True))
+        select(ApologySlip).join(Dossier).where(*where, ApologySlip.delivered_late.is_(True))
         .order_by(ApologySlip.delivered_at.desc(), ApologySlip.id.desc()).limit(LIST_LIMIT)))
-    delivered = db.session.scalar(select(func.count(ApologySlip.id)).join(Dossier).where(
-        scope_condition(user), of_year, ApologySlip.delivered_at.is_not(None))) or 0
-    return late, delivered
+    late_count, delivered = db.session.execute(
+        select(func.count(ApologySlip.id).filter(ApologySlip.delivered_late.is_(True)), func.count(ApologySlip.id))
+        .join(Dossier).where(*where)).one()
+    return late, late_count or 0, delivered or 0
