@@ -60,6 +60,7 @@ class TwilioStub:
         self.account_sid, self.auth_token = account_sid, auth_token
         self.messages: list[dict[str, Any]] = []
         self.requests = 0
+        self.fetches: list[str] = []  # the sids looked up (GET)
         self.slow_seconds = 3.0
         self._failures: list[str] = []
         self._lock = threading.Lock()
@@ -108,6 +109,7 @@ class TwilioStub:
             self.messages.clear()
             self._by_sid.clear()
             self._failures.clear()
+            self.fetches.clear()
             self.requests = 0
 
     def fail_next(self, mode: str, times: int = 1) -> None:
@@ -159,6 +161,7 @@ class TwilioStub:
 
     def fetch(self, sid: str) -> tuple[int, dict[str, Any]]:
         with self._lock:
+            self.fetches.append(sid)
             message = self._by_sid.get(sid)
         if message is None:
             return 404, _error(404, 20404, f"The requested resource /{API_VERSION}/Accounts/{self.account_sid}"
