@@ -20,7 +20,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -230,30 +230,32 @@ def expire_invitations(now: datetime | None = None) -> int:
 
 
 def sync_sent() -> int:
-    """Copy what the outbox knows onto the invitations: sent (sent_at) and delivered (delivered_at)."""
+    """Copy what the outbox knows onto the invitations: when it was sent (scheduled -> sent) and delivered."""
     outbox = OutboxMessage.__table__
-    sent = select(outbox.c.sent_at).where(outbox.c.id == SurveyInvitation.outbox_message_id).scalar_subquery()
+    mine = outbox.c.id == SurveyInvitation.outbox_message_id
+    linked = SurveyInvitation.outbox_message_id.is_not(None)
+    sent = select(outbox.c.sent_at).where(mine).scalar_subquery()
     changed = db.session.execute(
         update(SurveyInvitation)
-        .where(SurveyInvitation.status == "scheduled", SurveyInvitation.outbox_message_id.is_not(None),
-               exists().where(and_(outbox.c.id == SurveyInvitation.outbox_message_id, outbox.c.status == "sent")))
-        .values(status="sent", sent_at=sent).execution_options(synchronize_session=False)).rowcount or 0
-    delivered = select(outbox.c.delivery_updated_at).where(
-        outbox.c.id == SurveyInvitation.outbox_message_id).scalar_subquery()
+        .where(linked, SurveyInvitation.sent_at.is_(None),
+               exists().where(and_(mine, outbox.c.status == "sent", outbox.c.sent_at.is_not(None))))
+        .values(sent_at=sent).execution_options(synchronize_session=False)).rowcount or 0
+    db.session.execute(
+        update(SurveyInvitation).where(SurveyInvitation.status == "scheduled", SurveyInvitation.sent_at.is_not(None))
+        .values(status="sent").execution_options(synchronize_session=False))
+    delivered = select(outbox.c.delivery_updated_at).where(mine).scalar_subquery()
     changed += db.session.execute(
         update(SurveyInvitation)
-        .where(SurveyInvitation.delivered_at.is_(None), SurveyInvitation.outbox_message_id.is_not(None),
-               or_(SurveyInvitation.status.in_(("sent", "answered", "expired"))),
-               exists().where(and_(outbox.c.id == SurveyInvitation.outbox_message_id,
-                                   outbox.c.delivery_status == "delivered")))
-        .values(delivered_at=func.coalesce(delivered, func.now()))
+        .where(linked, SurveyInvitation.delivered_at.is_(None),
+               exists().where(and_(mine, outbox.c.delivery_status == "delivered")))
+        .values(delivered_at=func.coalesce(delivered, SurveyInvitation.sent_at))
         .execution_options(synchronize_session=False)).rowcount or 0
     return changed
 
 
 def invitations_job() -> int:
-    """The periodic job: expire stale invitations, copy sends and deliveries from the outbox."""
-    return expire_invitations() + sync_sent()
+    """The periodic job: copy sends and deliveries from the outbox, then expire stale invitations."""
+    return sync_sent() + expire_invitations()
 
 
 def register_jobs() -> None:
