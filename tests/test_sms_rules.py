@@ -123,7 +123,8 @@ class _Settings:
 
 def test_effective_rules_fall_back_to_configuration():
     config = {"INVITATION_SEND_AT": "19:00", "SMS_QUIET_HOURS": "21:00-07:00", "INVITATION_MIN_DAYS_PER_PHONE": 30,
-              "INVITATION_LINK_DAYS": 7, "SMS_ASCII_ONLY": False, "SMS_SENDER_NAME": "UBND", "SMS_PRICE_PER_SEGMENT": 850}
+              "INVITATION_LINK_DAYS": 7, "SMS_ASCII_ONLY": False, "SMS_SENDER_NAME": "UBND",
+              "SMS_PRICE_PER_SEGMENT": 850}
     base = effective_rules(None, config)
     assert (base.send_at, base.quiet, base.min_days, base.link_days, base.ascii_only, base.sender_name) == (
         "19:00", NIGHT, 30, 7, False, "UBND")
