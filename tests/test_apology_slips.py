@@ -463,3 +463,16 @@ def test_counter_officers_hand_over_their_own_dossiers_slips_only(client, world,
                        data={"csrf_token": token, "method": "counter"}).status_code == 303
     assert own_slip.delivered_by_id == clerk.id
     assert audit_actions(own_slip)[-1] == "apology_slip.deliver"
+
+
+def test_forms_need_their_csrf_token(client, world, login_as):
+    user = login_as("office")
+    dossier = make_dossier(world.agency, appointment=local_today() + timedelta(days=1))
+    slip = create(user, make_dossier(world.agency, appointment=local_today() + timedelta(days=1)))
+    db.session.commit()
+    assert client.post(f"/xu-ly/ho-so/{dossier.id}/phieu-xin-loi",
+                       data={"reason": "x", "extra_working_days": "2", "signer_name": "A",
+                             "signer_title": "B"}).status_code == 400
+    assert client.post(f"/xu-ly/ho-so/phieu-xin-loi/{slip.id}/giao", data={"method": "counter"}).status_code == 400
+    assert client.post(f"/xu-ly/ho-so/phieu-xin-loi/{slip.id}/gui", data={"sms": "1"}).status_code == 400
+    assert dossier.slips == [] and slip.delivered_at is None and outbox_rows(slip) == []
