@@ -188,7 +188,41 @@ class ProductionConfig(Config):
             raise RuntimeError("PUBLIC_BASE_URL must be set in production to the absolute http(s) address citizens "
                                "use, e.g. https://danhgia.khanhhoa.gov.vn (it is printed in every QR code)")
         # The app runs with exactly the values checked here, even when the environment changed after import.
-        return {"SECRET_KEY": secret, "SQLALCHEMY_DATABASE_URI": database_url, "PUBLIC_BASE_URL": public_url}
+        return {"SECRET_KEY": secret, "SQLALCHEMY_DATABASE_URI": database_url, "PUBLIC_BASE_URL": public_url,
+                **cls._validate_sms()}
+
+    @staticmethod
+    def _validate_sms() -> dict[str, str]:
+        """Refuse an SMS gateway half configured (messages would wait forever, or webhooks be refused): all of a
+        gateway's settings or none, one gateway at a time, a sender name that fits a brandname."""
+        env = {name: os.environ.get(name, "").strip() for name in (
+            "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM_NUMBER",
+            "TWILIO_API_BASE_URL", "SMS_HTTP_URL", "SMS_HTTP_TOKEN", "SMS_HTTP_SECRET", "SMS_SENDER_NAME")}
+        twilio = [name for name in env if name.startswith("TWILIO_") and env[name]]
+        generic = [name for name in ("SMS_HTTP_URL", "SMS_HTTP_TOKEN", "SMS_HTTP_SECRET") if env[name]]
+        if twilio and generic:
+            raise RuntimeError(f"Configure one SMS gateway, not both: {', '.join(twilio + generic)} are set")
+        if twilio:
+            missing = [name for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not env[name]]
+            if not env["TWILIO_MESSAGING_SERVICE_SID"] and not env["TWILIO_FROM_NUMBER"]:
+                missing.append("TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER")
+            if missing:
+                raise RuntimeError(f"Twilio is half configured ({', '.join(twilio)} set): {', '.join(missing)} "
+                                   "must be set too (README, SMS)")
+        if generic:
+            missing = [name for name in ("SMS_HTTP_URL", "SMS_HTTP_TOKEN", "SMS_HTTP_SECRET") if not env[name]]
+            if missing:
+                raise RuntimeError(f"The SMS gateway is half configured ({', '.join(generic)} set): "
+                                   f"{', '.join(missing)} must be set too (README, SMS)")
+        for name in ("SMS_HTTP_URL", "TWILIO_API_BASE_URL"):
+            parts = urlsplit(env[name])
+            if env[name] and (parts.scheme not in ("http", "https") or not parts.hostname):
+                raise RuntimeError(f"{name} must be an absolute http(s) address")
+            if env[name] and parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+                raise RuntimeError(f"{name} must use https (plain http only to a relay on this machine)")
+        if len(env["SMS_SENDER_NAME"]) > 11:
+            raise RuntimeError("SMS_SENDER_NAME is a registered brandname: at most 11 characters")
+        return {name: value for name, value in env.items() if value}
 
 
 CONFIGS = {

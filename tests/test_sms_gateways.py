@@ -379,3 +379,59 @@ def test_the_generic_gateway_gets_the_agencys_sender_name_else_the_installations
     assert [body["sender"] for _headers, body in json_gateway.received] == ["SOYTE KH", "KHANHHOA"]
     first, second = rows(wapp)
     assert (first.provider, first.provider_id, second.provider_id) == ("http", "vn-1", "vn-2")
+
+
+# --- production refuses a gateway half configured --------------------------------------------------------------
+
+GATEWAY_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM_NUMBER",
+                    "TWILIO_API_BASE_URL", "SMS_HTTP_URL", "SMS_HTTP_TOKEN", "SMS_HTTP_SECRET", "SMS_SENDER_NAME")
+TWILIO_FULL = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t" * 32,
+               "TWILIO_MESSAGING_SERVICE_SID": "MG" + "2" * 32}
+GENERIC_FULL = {"SMS_HTTP_URL": "https://sms.example.vn/v1/messages", "SMS_HTTP_TOKEN": "tok",
+                "SMS_HTTP_SECRET": "sec"}
+
+
+@pytest.fixture
+def production_env(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://danhgia.khanhhoa.gov.vn")
+    for name in GATEWAY_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+
+    def with_settings(**values: str) -> dict[str, str]:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        from config import ProductionConfig
+
+        return ProductionConfig.validate()
+
+    return with_settings
+
+
+@pytest.mark.parametrize(("settings", "complaint"), [
+    ({"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_MESSAGING_SERVICE_SID": "MG" + "2" * 32}, "TWILIO_AUTH_TOKEN"),
+    ({"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t" * 32}, "TWILIO_MESSAGING_SERVICE_SID or"),
+    ({"TWILIO_AUTH_TOKEN": "t" * 32, "TWILIO_FROM_NUMBER": "+15005550006"}, "TWILIO_ACCOUNT_SID"),
+    ({"SMS_HTTP_URL": "https://sms.example.vn/v1/messages", "SMS_HTTP_SECRET": "sec"}, "SMS_HTTP_TOKEN"),
+    ({"SMS_HTTP_URL": "https://sms.example.vn/v1/messages", "SMS_HTTP_TOKEN": "tok"}, "SMS_HTTP_SECRET"),
+    ({"SMS_HTTP_SECRET": "sec"}, "SMS_HTTP_URL"),
+    ({**TWILIO_FULL, **GENERIC_FULL}, "one SMS gateway"),
+    ({**GENERIC_FULL, "SMS_HTTP_URL": "http://sms.example.vn/v1"}, "https"),
+    ({**GENERIC_FULL, "SMS_HTTP_URL": "sms.example.vn/v1"}, "absolute"),
+    ({**TWILIO_FULL, "SMS_SENDER_NAME": "SO XAY DUNG KH"}, "11 characters"),
+])
+def test_production_refuses_a_gateway_half_configured(production_env, settings, complaint):
+    with pytest.raises(RuntimeError, match=complaint):
+        production_env(**settings)
+
+
+def test_production_starts_with_one_whole_gateway_or_none(production_env):
+    assert "TWILIO_ACCOUNT_SID" not in production_env()
+    assert production_env(**TWILIO_FULL)["TWILIO_AUTH_TOKEN"] == "t" * 32
+
+
+def test_production_takes_the_generic_gateway_and_a_local_relay(production_env):
+    checked = production_env(**GENERIC_FULL, SMS_SENDER_NAME="SXD KHHOA")
+    assert checked["SMS_HTTP_URL"] == GENERIC_FULL["SMS_HTTP_URL"]
+    assert production_env(SMS_HTTP_URL="http://127.0.0.1:8088/sms")["SMS_HTTP_URL"] == "http://127.0.0.1:8088/sms"
