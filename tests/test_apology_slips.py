@@ -11,7 +11,7 @@ import pytest
 from docx import Document
 from flask import render_template
 from flask_login import login_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from feedback_app.calendar_service import add_exception
 from feedback_app.dossiers import slips
@@ -476,3 +476,59 @@ def test_forms_need_their_csrf_token(client, world, login_as):
     assert client.post(f"/xu-ly/ho-so/phieu-xin-loi/{slip.id}/giao", data={"method": "counter"}).status_code == 400
     assert client.post(f"/xu-ly/ho-so/phieu-xin-loi/{slip.id}/gui", data={"sms": "1"}).status_code == 400
     assert dossier.slips == [] and slip.delivered_at is None and outbox_rows(slip) == []
+
+
+def test_slips_written_at_the_same_moment_get_their_own_numbers_and_one_per_dossier(app, tmp_root):
+    """Real transactions on their own database: two clerks write slips at once. Two dossiers of one agency get
+    two numbers; two slips for one dossier: one is stored, the other is refused."""
+    import threading
+
+    from feedback_app.models import User
+
+    from .conftest import migrated_app
+
+    if app.config["BACKEND"] != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite runs one writer at a time")
+    application = migrated_app("postgresql", tmp_root, "slip_race")
+    with application.app_context():
+        from feedback_app.surveys.questionnaires import seed_questionnaires
+
+        seed_questionnaires()
+        world = factories.build_world()
+        users = [factories.user("office", world.agency).id, factories.user("office", world.agency).id]
+        a, b, c = (make_dossier(world.agency, appointment=date(2026, 12, 10)).id for _ in range(3))
+        db.session.commit()
+        db.session.remove()
+
+    def race(pairs: list[tuple[int, int]]) -> list[str]:
+        start, outcomes = threading.Barrier(len(pairs)), []
+
+        def write(user_id: int, dossier_id: int) -> None:
+            with application.app_context():
+                user, dossier = db.session.get(User, user_id), db.session.get(Dossier, dossier_id)
+                assert dossier.slips == []
+                db.session.commit()
+                start.wait(timeout=10)
+                try:
+                    outcomes.append(create(user, dossier, now=local(2026, 12, 3)).number)
+                except IllegalTransition:
+                    outcomes.append("refused")
+                finally:
+                    db.session.remove()
+
+        threads = [threading.Thread(target=write, args=pair) for pair in pairs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        return sorted(outcomes)
+
+    two_dossiers = race([(users[0], a), (users[1], b)])
+    one_dossier = race([(users[0], c), (users[1], c)])
+    with application.app_context():
+        agency_code = db.session.get(Dossier, a).agency.code
+        stored = db.session.scalar(select(func.count(ApologySlip.id)).where(ApologySlip.dossier_id == c))
+        db.session.remove()
+        db.engine.dispose()
+    assert two_dossiers == [f"1/PXL-{agency_code}", f"2/PXL-{agency_code}"]
+    assert one_dossier == [f"3/PXL-{agency_code}", "refused"] and stored == 1
