@@ -223,14 +223,14 @@ def test_same_message_sid_twice_is_one_row_and_one_response(client, world, gatew
     assert len(rows()) == 1
     assert db.session.scalar(select(func.count()).select_from(Response).where(
         Response.idempotency_key == invitation_key(invitation.id))) == 1
-    assert len(outbox("sms_thanks")) == 1
+    assert len(outbox("reply_thanks")) == 1
 
 
 def test_generic_gateway_retry_is_told_duplicate(client, world, gateways) -> None:
     payload = {"id": 777, "from": E164, "text": "STOP"}
     assert gateway_post(client, payload).get_json()["duplicate"] is False
     assert gateway_post(client, payload).get_json()["duplicate"] is True
-    assert len(rows()) == 1 and len(outbox("sms_opt_out")) == 1
+    assert len(rows()) == 1 and len(outbox("reply_opt_out")) == 1
 
 
 def test_same_id_from_two_gateways_is_two_messages(client, world, gateways) -> None:
@@ -256,7 +256,7 @@ def test_one_digit_is_the_overall_rating(client, world, gateways) -> None:
     [row] = rows()
     assert row.outcome == "answer" and row.invitation_id == invitation.id
     assert "4" not in row.body  # the digits live on only in the anonymous response
-    [thanks] = outbox("sms_thanks")
+    [thanks] = outbox("reply_thanks")
     assert thanks.recipient == PHONE and "Cảm ơn" in thanks.body
 
 
@@ -285,7 +285,7 @@ def test_a_wrong_reply_gets_the_help_and_counts_nothing(client, world, gateways,
     assert response_of(invitation) is None
     [row] = rows()
     assert row.outcome == "help" and row.body == text and row.invitation_id == invitation.id
-    [help_sms] = outbox("sms_help")
+    [help_sms] = outbox("reply_help")
     assert "5 số cho 5 yếu tố" in help_sms.body and "TU CHOI" in help_sms.body and "PAKN" in help_sms.body
     db.session.refresh(invitation)
     assert invitation.status == "sent"
@@ -299,7 +299,7 @@ def test_a_second_reply_is_not_counted_twice(client, world, gateways) -> None:
     assert answers_by_code(response) == {"TONGTHE": 5}
     assert db.session.scalar(select(func.count()).select_from(Response).where(Response.channel == "sms")) == 1
     assert [r.outcome for r in rows()] == ["answer", "duplicate_answer"]
-    duplicate = outbox("sms_thanks")[-1]
+    duplicate = outbox("reply_thanks")[-1]
     assert "một lần" in duplicate.body
 
 
@@ -350,7 +350,7 @@ def test_digits_without_an_open_invitation(client, world, gateways, setup) -> No
     [row] = rows()
     assert row.outcome == "no_invitation" and row.invitation_id is None and row.body == "5"
     assert db.session.scalar(select(func.count()).select_from(Response).where(Response.channel == "sms")) == 0
-    [help_sms] = outbox("sms_help")
+    [help_sms] = outbox("reply_help")
     assert "không có phiếu khảo sát nào đang mở" in help_sms.body
 
 
@@ -386,9 +386,21 @@ def test_opt_out_keywords(client, world, gateways, text) -> None:
     optout_row = db.session.get(SmsOptOut, phone_hash(PHONE))
     assert optout_row is not None and optout_row.opted_in_at is None and optout_row.source == "sms"
     assert rows()[0].outcome == "opt_out"
-    [confirmation] = outbox("sms_opt_out")
+    [confirmation] = outbox("reply_opt_out")
     assert confirmation.recipient == PHONE and "DANG KY" in confirmation.body
     assert optout.is_opted_out(phone_hash(PHONE))
+
+
+def test_the_stop_confirmation_passes_the_send_guard_at_night(app, client, world, gateways, monkeypatch) -> None:
+    from datetime import datetime
+
+    from feedback_app.sms.guard import before_send
+    from feedback_app.timeutil import LOCAL_TZ
+
+    monkeypatch.setitem(app.config, "SMS_QUIET_HOURS", "21:00-07:00")
+    sms(client, "STOP")
+    night = datetime.combine(local_today(), datetime.min.time(), LOCAL_TZ).replace(hour=23)
+    assert before_send(outbox("reply_opt_out")[0].id, now=night) is None
 
 
 @pytest.mark.parametrize("text", ["START", "dang ky", "ĐĂNG KÝ", "Bật lại"])
@@ -400,7 +412,7 @@ def test_opt_in_after_opt_out(client, world, gateways, text) -> None:
     assert row.opted_in_at is not None
     assert not optout.is_opted_out(phone_hash(PHONE))
     assert [r.outcome for r in rows()] == ["opt_out", "opt_in"]
-    assert len(outbox("sms_opt_in")) == 1
+    assert len(outbox("reply_opt_in")) == 1
     sms(client, "STOP")  # out again: the opt-in is cleared
     db.session.refresh(row)
     assert row.opted_in_at is None and optout.is_opted_out(phone_hash(PHONE))
@@ -432,7 +444,7 @@ def test_complaint_by_sms_goes_to_the_queue_and_the_code_comes_back(client, worl
     assert complaint.content == "Đường vào trung tâm bị ngập, đề nghị sửa"
     assert complaint.sender_phone == PHONE and complaint.sender_name is None and not complaint.legal
     assert complaint.agency_id == world.agency.id and complaint.state == "received"
-    [receipt] = outbox("pakn_receipt_sms")
+    [receipt] = outbox("reply_complaint_code")
     assert receipt.recipient == PHONE and complaint.code in receipt.body and "góp ý" in receipt.body
     assert "/pakn/" in receipt.body  # the private page to follow it
 
@@ -484,7 +496,7 @@ def test_unparseable_message_is_kept_and_answered_with_help(client, world, gatew
     sms(client, "Cho hỏi bao giờ có kết quả?")
     [row] = rows()
     assert row.body == "Cho hỏi bao giờ có kết quả?" and row.outcome == "help"
-    [help_sms] = outbox("sms_help")
+    [help_sms] = outbox("reply_help")
     assert "PAKN" in help_sms.body and "DANG KY" in help_sms.body
 
 
@@ -492,7 +504,7 @@ def test_help_follows_the_ascii_setting(app, client, world, gateways, monkeypatc
     monkeypatch.setitem(app.config, "SMS_ASCII_ONLY", True)
     invite(world)
     sms(client, "HELP")
-    [help_sms] = outbox("sms_help")
+    [help_sms] = outbox("reply_help")
     assert help_sms.body.isascii() and "Danh gia" in help_sms.body and "vd 4 5 4 5 4" in help_sms.body
 
 
@@ -500,9 +512,9 @@ def test_help_replies_are_capped_per_phone(client, world, gateways) -> None:
     for n in range(inbound.AUTO_REPLY_CAP + 3):
         sms(client, f"xin chào {n}")
     assert len(rows()) == inbound.AUTO_REPLY_CAP + 3
-    assert len(outbox("sms_help")) == inbound.AUTO_REPLY_CAP
+    assert len(outbox("reply_help")) == inbound.AUTO_REPLY_CAP
     sms(client, "STOP")  # an opt-out is always confirmed
-    assert len(outbox("sms_opt_out")) == 1
+    assert len(outbox("reply_opt_out")) == 1
 
 
 def test_a_failed_handling_keeps_the_message_and_a_retry_handles_it(app, client, world, gateways,
@@ -529,7 +541,7 @@ def test_foreign_number_is_kept_and_answered(client, world, gateways) -> None:
     sms(client, "hello", sender="+14155550100")
     [row] = rows()
     assert row.outcome == "help" and row.phone_masked.startswith("+141")
-    assert outbox("sms_help")[0].recipient == "+14155550100"
+    assert outbox("reply_help")[0].recipient == "+14155550100"
 
 
 # --- concurrency: two deliveries of one message at once (real commits) ---------------------------------------
@@ -567,6 +579,6 @@ def test_two_concurrent_deliveries_of_one_message_are_handled_once(backend: str,
         assert db.session.scalar(select(func.count()).select_from(InboundSms)) == 1
         assert db.session.scalar(select(func.count()).select_from(Complaint)) == 1
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.kind == "pakn_receipt_sms")) == 1
+            OutboxMessage.kind == "reply_complaint_code")) == 1
         db.session.remove()
         db.engine.dispose()

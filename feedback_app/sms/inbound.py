@@ -9,7 +9,9 @@ handles it.
 
 Replies to the citizen go through the outbox (written in the handling's transaction, sent by the worker), never
 in the webhook's answer: the outbox is the path that is recorded, retried, reported on and costed, and works the
-same for Twilio and the generic gateway. The reply text follows the agency's ASCII setting.
+same for Twilio and the generic gateway. The reply text follows the agency's ASCII setting. Their kinds start with
+"reply" (reply_help, reply_thanks, reply_opt_out, reply_opt_in, reply_complaint_code): the send guard lets them
+go at once, even in the quiet hours (the citizen is waiting) and to a phone that has just opted out.
 
 Anonymity: once a reply's digits are stored as a response, the message keeps a marker instead of the digits,
 so no table ties a phone (through its invitation and dossier) to the answers it gave.
@@ -137,11 +139,11 @@ def _handle(row: InboundSms, phone: str, local: str | None) -> None:
     if keywords.is_opt_out(body):
         optout.apply_opt_out(row.phone_hash)
         row.outcome = "opt_out"
-        _send(row, phone, "opt_out", "sms_opt_out", _reply_agency(row, None))
+        _send(row, phone, "opt_out", "reply_opt_out", _reply_agency(row, None))
     elif keywords.is_opt_in(body):
         optout.apply_opt_in(row.phone_hash)
         row.outcome = "opt_in"
-        _send(row, phone, "opt_in", "sms_opt_in", _reply_agency(row, None))
+        _send(row, phone, "opt_in", "reply_opt_in", _reply_agency(row, None))
     elif (found := keywords.complaint_text(body)) is not None:
         _complaint(row, found, phone, local)
     else:
@@ -194,11 +196,11 @@ def _survey_reply(row: InboundSms, phone: str, local: str | None) -> None:
         row.outcome = "duplicate_answer"
         row.body = ANSWER_REPEATED
         if _under_cap(row):
-            _send(row, phone, "reply_thanks", "sms_thanks", agency_id, duplicate=True)
+            _send(row, phone, "reply_thanks", "reply_thanks", agency_id, duplicate=True)
         return
     row.outcome = "answer"
     row.body = ANSWER_STORED
-    _send(row, phone, "reply_thanks", "sms_thanks", agency_id, duplicate=False)
+    _send(row, phone, "reply_thanks", "reply_thanks", agency_id, duplicate=False)
 
 
 def _answer(question: QuestionSpec, value: int) -> dict:
@@ -267,7 +269,7 @@ def _complaint(row: InboundSms, found: keywords.ComplaintText, phone: str, local
     row.outcome = "complaint"
     row.complaint_id = complaint.id
     agency = db.session.get(OrgUnit, agency_id)
-    _send(row, phone, "complaint_receipt", "pakn_receipt_sms", agency_id, complaint=complaint,
+    _send(row, phone, "complaint_receipt", "reply_complaint_code", agency_id, complaint=complaint,
           agency_name=(agency.short_name or agency.name) if agency else "", link=lookup_url(complaint, secret))
 
 
@@ -306,7 +308,7 @@ def _send_help(row: InboundSms, phone: str, agency_id: int | None, survey: Surve
     if not _under_cap(row):
         return
     factor_count = len(survey.rated) if survey is not None else 0
-    _send(row, phone, "help", "sms_help", agency_id, survey=survey, factor_count=factor_count,
+    _send(row, phone, "help", "reply_help", agency_id, survey=survey, factor_count=factor_count,
           scale_max=survey.scale_max if survey is not None else 5,
           example=" ".join(str(min(4 + i % 2, survey.scale_max)) for i in range(factor_count)) if survey else "",
           skippable=bool(survey.skippable) if survey is not None else False, **flags)
