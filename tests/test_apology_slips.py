@@ -219,6 +219,7 @@ def test_sending_queues_sms_and_email_and_records_the_delivery(app, world, offic
     assert dossier.code in sms.body and "25/02/2026" in sms.body and "xin lỗi" in sms.body
     assert len(sms.body) <= 134  # at most two UCS-2 segments
     assert email.recipient == "dan@example.vn" and dossier.code in email.subject
+    assert f"\n- Mã hồ sơ: {dossier.code}\n- Thủ tục hành chính: " in email.body
     assert "Hồ sơ phải lấy ý kiến" in email.body and "25/02/2026" in email.body and "Lê Văn Trưởng" in email.body
     assert slip.delivery_method == "email" and slip.delivered_late is False
     assert slip.delivered_at is not None
