@@ -146,3 +146,28 @@ def test_the_feed_is_documented(client):
     operation = document["paths"]["/api/v1/dossiers"]["post"]
     assert operation["security"] == [{"dossierKey": []}]
     assert "401" in operation["responses"] and "403" in operation["responses"]
+
+
+def test_an_administrator_issues_a_dossier_key_and_sees_its_scope(client, login_as, world):
+    login_as("admin")
+    csrf = factories.csrf_token(client, "/admin/api-keys")
+    page = client.post("/admin/api-keys", data={"csrf_token": csrf, "name": "Một cửa điện tử tỉnh",
+                                                "scope": "dossiers", "agency": str(world.agency.id)})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Hồ sơ một cửa" in html
+    plain = html.split('id="issued-key">', 1)[1].split("<", 1)[0]
+    key = db.session.scalar(select(ApiKey).where(ApiKey.name == "Một cửa điện tử tỉnh"))
+    assert key.scope == "dossiers" and key.agency_id == world.agency.id
+    assert post(client, plain, {"dossiers": [item(1)]}).status_code == 200
+    refused = client.post("/admin/api-keys", data={"csrf_token": csrf, "name": "X", "scope": "everything"})
+    assert refused.status_code == 400
+
+
+def test_the_command_issues_a_key_of_a_scope(app, db_session, world):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["api-keys", "create", "Một cửa", "--agency", world.agency.code, "--scope",
+                                 "dossiers"])
+    assert result.exit_code == 0 and "scope dossiers" in result.output
+    assert db_session.scalar(select(ApiKey).where(ApiKey.name == "Một cửa")).scope == "dossiers"
+    assert "scope=dossiers" in runner.invoke(args=["api-keys", "list"]).output
+    assert runner.invoke(args=["api-keys", "create", "X", "--scope", "all"]).exit_code != 0
