@@ -188,18 +188,6 @@ def place_of(agency: OrgUnit) -> str:
 
 # Model moves (refuse what is illegal) ----------------------------------------------------------------------------
 
-def deliver(slip: ApologySlip, at: datetime, method: str, user_id: int | None) -> None:
-    """Mark the slip delivered; a slip is delivered once. Late when its local date is after the missed date."""
-    if slip.delivered_at is not None:
-        raise IllegalTransition("the slip was delivered already")
-    if method not in SLIP_DELIVERY_METHODS:
-        raise IllegalTransition(f"unknown delivery method {method!r}")
-    slip.delivered_at = as_utc(at)
-    slip.delivery_method = method
-    slip.delivered_by_id = user_id
-    slip.delivered_late = local_date(at) > slip.original_appointment_date
-
-
 # Services -------------------------------------------------------------------------------------------------------
 
 def _text(raw: str | None, field: str, limit: int, errors: dict[str, str]) -> str:
@@ -269,7 +257,7 @@ def record_delivery(user: User, slip: ApologySlip, *, method: str, delivered_at:
         raise SlipInputError(errors)
     with one_commit(slip.number):
         db.session.refresh(slip, with_for_update=True)  # two clerks recording at once: the second is refused
-        deliver(slip, at, method, user.id)
+        slip.deliver(at, method, user.id)
         record(user, "apology_slip.deliver", slip, dossier=slip.dossier.code, number=slip.number, method=method,
                delivered_at=slip.delivered_at.isoformat(), late=slip.delivered_late)
     return slip
@@ -302,7 +290,7 @@ def send_slip(user: User, slip: ApologySlip, *, sms: bool, email: bool, now: dat
     with one_commit(slip.number):
         db.session.refresh(slip, with_for_update=True)
         # Delivered first: a slip already delivered is refused before anything is queued.
-        deliver(slip, now, "email" if email else "sms", user.id)
+        slip.deliver(now, "email" if email else "sms", user.id)
         if sms:
             enqueue_sms(phone, sms_text(slip), kind="apology_slip", agency_id=dossier.agency_id, entity=slip,
                         dedupe_key=f"apology-slip-sms:{slip.id}")

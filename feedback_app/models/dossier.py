@@ -7,15 +7,16 @@ second import updates the row, never duplicates it. The citizen's name, phone an
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, case, or_
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..timeutil import utcnow
+from ..timeutil import LOCAL_TZ, utcnow
 from .messaging import BigId
+from .survey import IllegalTransition
 
 DOSSIER_CHANNELS = ("in_person", "online", "postal")  # Trực tiếp / Trực tuyến / Bưu chính công ích
 DOSSIER_STATUSES = ("received", "processing", "supplement", "returned", "cancelled")
@@ -131,3 +132,15 @@ class ApologySlip(db.Model):
     delivered_late: Mapped[bool] = mapped_column(default=False)
 
     dossier: Mapped[Dossier] = relationship(back_populates="slips")
+
+    def deliver(self, at: datetime, method: str, user_id: int | None) -> None:
+        """Delivered once, by a known method; late when its local date is after the original appointment date."""
+        if self.delivered_at is not None:
+            raise IllegalTransition("the slip was delivered already")
+        if method not in SLIP_DELIVERY_METHODS:
+            raise IllegalTransition(f"unknown delivery method {method!r}")
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        self.delivered_at = at.astimezone(UTC)
+        self.delivery_method, self.delivered_by_id = method, user_id
+        self.delivered_late = at.astimezone(LOCAL_TZ).date() > self.original_appointment_date
