@@ -21,7 +21,7 @@ PLACEHOLDERS = ("agency", "link", "reply", "stop", "days", "brand")
 REQUIRED = ("link",)
 # The SMS itself is always Vietnamese (the citizen's phone, not a page with a language switch).
 REPLY_TEXT = "Hoặc nhắn lại 1 số từ 1 đến 5 (5: rất hài lòng)."
-STOP_TEXT = "Nhắn TU CHOI để không nhận tin."
+STOP_TEXT = "Từ chối: nhắn TU CHOI."
 TOKEN_LENGTH = 12  # secrets.token_urlsafe(9)
 WARN_SEGMENTS = 3  # a longer invitation is allowed, with a warning about its cost
 _PLACEHOLDER = re.compile(r"\{([^{}\s]{1,30})\}")
