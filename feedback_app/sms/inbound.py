@@ -60,8 +60,13 @@ _INSERT = text(
 ).bindparams(*(bindparam(name, type_=String()) for name in
                ("provider", "message_id", "phone_hash", "phone_masked", "to_number")),
              bindparam("body", type_=Text()), bindparam("received_at", type_=DateTime(timezone=True)))
-# Takes the row's lock (PostgreSQL) or the write lock (SQLite) and tells whether it is still to be handled.
-_CLAIM = text("UPDATE inbound_sms SET outcome = NULL WHERE id = :id AND outcome IS NULL")
+# Takes the row's lock (PostgreSQL) or the write lock (SQLite), tells whether it is still to be handled and
+# returns what handling needs (no second read).
+_CLAIM = text("UPDATE inbound_sms SET outcome = NULL WHERE id = :id AND outcome IS NULL RETURNING phone_hash, body")
+_FINISH = text(
+    "UPDATE inbound_sms SET outcome = :outcome, invitation_id = :invitation_id, complaint_id = :complaint_id, "
+    "body = :body WHERE id = :id"
+).bindparams(bindparam("body", type_=Text()))
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,20 @@ class Handled:
     inbound_id: int
     outcome: str | None
     duplicate: bool
+
+
+@dataclass
+class Received:
+    """The stored message being handled, and what its handling decided (written back in one UPDATE)."""
+
+    __tablename__ = "inbound_sms"  # the outbox names the message its answers are about (entity)
+
+    id: int
+    phone_hash: str
+    body: str
+    outcome: str | None = None
+    invitation_id: int | None = None
+    complaint_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -118,14 +137,16 @@ def receive(message: IncomingSms) -> Handled:
             InboundSms.provider == message.provider, InboundSms.provider_message_id == message.provider_message_id))
     db.session.commit()  # kept, whatever happens next
     try:
-        if db.session.execute(_CLAIM, {"id": inbound_id}).rowcount != 1:
+        claimed = db.session.execute(_CLAIM, {"id": inbound_id}).first()
+        if claimed is None:
             db.session.rollback()
             outcome = db.session.scalar(select(InboundSms.outcome).where(InboundSms.id == inbound_id))
             return Handled(inbound_id, outcome, duplicate=True)
-        row = db.session.get(InboundSms, inbound_id)
-        assert row is not None
+        row = Received(inbound_id, claimed.phone_hash, claimed.body)
         _handle(row, phone, local)
         outcome = row.outcome
+        db.session.execute(_FINISH, {"id": row.id, "outcome": row.outcome, "invitation_id": row.invitation_id,
+                                     "complaint_id": row.complaint_id, "body": row.body})
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -133,7 +154,7 @@ def receive(message: IncomingSms) -> Handled:
     return Handled(inbound_id, outcome, duplicate=False)
 
 
-def _handle(row: InboundSms, phone: str, local: str | None) -> None:
+def _handle(row: Received, phone: str, local: str | None) -> None:
     """Decide what the message asks for and do it, in the current transaction."""
     body = row.body
     if keywords.is_opt_out(body):
@@ -157,7 +178,7 @@ def latest_invitation(hashed: str) -> SurveyInvitation | None:
         .order_by(SurveyInvitation.created_at.desc(), SurveyInvitation.id.desc()).limit(1))
 
 
-def _reply_agency(row: InboundSms, invitation: SurveyInvitation | None) -> int | None:
+def _reply_agency(row: Received, invitation: SurveyInvitation | None) -> int | None:
     """The agency whose sender name and rules our answer goes under: the invitation's, else the phone's latest."""
     if invitation is not None:
         return invitation.agency_id
@@ -165,7 +186,7 @@ def _reply_agency(row: InboundSms, invitation: SurveyInvitation | None) -> int |
     return latest.agency_id if latest is not None else None
 
 
-def _survey_reply(row: InboundSms, phone: str, local: str | None) -> None:
+def _survey_reply(row: Received, phone: str, local: str | None) -> None:
     """Digits become the invitation's response (once); anything else, or no open invitation, gets the help."""
     invitation = invitation_for_phone(local) if local else None
     agency_id = _reply_agency(row, invitation)
@@ -244,7 +265,7 @@ def survey_of(invitation: SurveyInvitation | None) -> Survey | None:
     return Survey(counter, version, tuple(rated), overall)
 
 
-def _complaint(row: InboundSms, found: keywords.ComplaintText, phone: str, local: str | None) -> None:
+def _complaint(row: Received, found: keywords.ComplaintText, phone: str, local: str | None) -> None:
     """File the message as a PAKN/góp ý in the agency's queue (channel sms, the phone as contact) and send the
     code back. No name or address comes with an SMS, so the item is not a PAKN under Nghị định 20/2008
     (`legal` false: no legal deadline) unless the office completes the sender's details; its kind follows the
@@ -295,7 +316,7 @@ def complaint_agency(invitation: SurveyInvitation | None) -> int | None:
     return roots[0] if len(roots) == 1 else None
 
 
-def _under_cap(row: InboundSms) -> bool:
+def _under_cap(row: Received) -> bool:
     """Whether this phone has sent few enough messages today to be answered with help once more."""
     since = utcnow() - timedelta(hours=24)
     recent = db.session.scalar(select(func.count()).select_from(
@@ -304,7 +325,7 @@ def _under_cap(row: InboundSms) -> bool:
     return (recent or 0) <= AUTO_REPLY_CAP
 
 
-def _send_help(row: InboundSms, phone: str, agency_id: int | None, survey: Survey | None, **flags: bool) -> None:
+def _send_help(row: Received, phone: str, agency_id: int | None, survey: Survey | None, **flags: bool) -> None:
     if not _under_cap(row):
         return
     factor_count = len(survey.rated) if survey is not None else 0
@@ -329,7 +350,7 @@ def sms_text(template: str, agency_id: int | None, **context: object) -> str:
     return keywords.strip_diacritics(body) if ascii_only(agency_id) else body
 
 
-def _send(row: InboundSms, phone: str, template: str, kind: str, agency_id: int | None, **context: object) -> None:
-    """Queue the one answer to this message (its dedupe key: a message is never answered twice)."""
-    enqueue_sms(phone, sms_text(template, agency_id, **context), kind=kind, agency_id=agency_id, entity=row,
-                dedupe_key=f"sms-in:{row.id}")
+def _send(row: Received, phone: str, template: str, kind: str, agency_id: int | None, **context: object) -> None:
+    """Queue the one answer to this message, about it (entity inbound_sms)."""
+    # No dedupe key: the claim already makes one handling per message (a key would cost a savepoint).
+    enqueue_sms(phone, sms_text(template, agency_id, **context), kind=kind, agency_id=agency_id, entity=row)
