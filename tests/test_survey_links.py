@@ -181,3 +181,15 @@ def test_counterless_dossier_is_answered_for_the_agency(client, world, db_sessio
     response = db.session.scalar(select(Response).where(Response.idempotency_key == f"invitation-{invitation.id:012d}"))
     assert response.counter_id is None and response.unit_id == world.agency.id
     assert response.officer_id == world.officer_b.id
+
+
+def test_the_invitation_keeps_only_the_hour_it_was_answered(world, link):
+    # The exact second would pair the invitation (and so the phone) with the response stored in that second.
+    invitation, _token = link
+    counter, version = survey_target(invitation)
+    parsed = parse_values(counter, version, factories.full_answers(world.version, 4))
+    response_id = answer_invitation(invitation, parsed, via="link", version=version, counter=counter)
+    response = db.session.get(Response, response_id)
+    answered = invitation.answered_at
+    assert (answered.minute, answered.second, answered.microsecond) == (0, 0, 0)
+    assert response.dossier_code is None and response.client_key is None

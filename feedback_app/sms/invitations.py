@@ -207,7 +207,10 @@ def answer_invitation(invitation: SurveyInvitation, parsed: ParsedResponse, *, v
     about = ParsedResponse(parsed.answers, officer_id=invitation.officer_id, service_id=invitation.service_id,
                            dossier_code=None)
     response_id = submit_parsed(ctx, about, invitation_key(invitation.id))
-    invitation.status, invitation.answered_at, invitation.answered_via = "answered", now, via
+    # Kept to the hour: the exact minute would let anyone reading the tables pair the invitation (and its phone)
+    # with the response stored in the same second. The funnel needs only that, and roughly when, it was answered.
+    invitation.status, invitation.answered_via = "answered", via
+    invitation.answered_at = now.replace(minute=0, second=0, microsecond=0)
     invitation.draft = invitation.draft_saved_at = None
     db.session.flush()
     return response_id
