@@ -37,6 +37,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "api.openapi",
         "api.calendar_year",
         "api.calendar_deadline",
+        # the one-stop system's dossier feed checks its API key itself (scope 'dossiers')
+        "api.dossiers_import",
         # Open311: reading is public; filing checks the API key itself
         "open311.services_list",
         "open311.service_definition",

@@ -239,3 +239,4 @@ def test_invitation_for_phone(world, clock):
     invitation.status = "expired"
     db.session.flush()
     assert invitation_for_phone("0905123456") is None
+

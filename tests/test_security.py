@@ -18,7 +18,7 @@ EXPECTED_PUBLIC = {
     "kiosk.kiosk_submit", "kiosk.kiosk_token", "kiosk.officer_photo",
     "phone.form", "phone.submit", "phone.switch_language", "phone.thanks",
     "qrcodes.counter_svg", "qrcodes.counter_png", "api.counters", "api.openapi", "auth.login", "health.health",
-    "api.calendar_year", "api.calendar_deadline",
+    "api.calendar_year", "api.calendar_deadline", "api.dossiers_import",
     "open311.services_list", "open311.service_definition", "open311.requests_list", "open311.request_one",
     "open311.create_request",
     "pakn.new", "pakn.receipt", "pakn.lookup", "pakn.satisfaction", "pakn.published",

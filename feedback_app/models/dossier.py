@@ -52,7 +52,7 @@ class Dossier(db.Model):
     counter_name: Mapped[str | None] = mapped_column(String(120))  # as the one-stop system wrote them
     officer_name: Mapped[str | None] = mapped_column(String(120))
     citizen_name: Mapped[str | None] = mapped_column(String(255))  # personal data
-    phone: Mapped[str | None] = mapped_column(String(20))  # personal data, normalised (+84…)
+    phone: Mapped[str | None] = mapped_column(String(20))  # personal data, as 0xxxxxxxxx (phones.normalise_phone)
     email: Mapped[str | None] = mapped_column(String(120))  # personal data
     received_date: Mapped[date] = mapped_column(Date)
     appointment_date: Mapped[date] = mapped_column(Date)

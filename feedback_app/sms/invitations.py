@@ -20,7 +20,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -70,6 +70,11 @@ def opted_out(hashed_phone: str) -> bool:
 def _recently_invited(hashed_phone: str, rules: Rules, now: datetime) -> bool:
     if rules.min_days <= 0:
         return False
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two imports at once may hold two dossiers of one phone: the second waits here for the first to commit,
+        # then sees its invitation (SQLite runs one writer at a time anyway).
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 8))"),
+                           {"key": "invitation-phone:" + hashed_phone})
     return bool(db.session.scalar(select(exists().where(
         SurveyInvitation.phone_hash == hashed_phone, SurveyInvitation.status != "skipped",
         SurveyInvitation.created_at >= period_start(now, rules.min_days)))))
