@@ -13,8 +13,11 @@ same for Twilio and the generic gateway. The reply text follows the agency's ASC
 "reply" (reply_help, reply_thanks, reply_opt_out, reply_opt_in, reply_complaint_code): the send guard lets them
 go at once, even in the quiet hours (the citizen is waiting) and to a phone that has just opted out.
 
-Anonymity: once a reply's digits are stored as a response, the message keeps a marker instead of the digits,
-so no table ties a phone (through its invitation and dossier) to the answers it gave.
+Anonymity: once a reply's digits are stored as a response, the message keeps a marker instead of the digits and
+only the hour it arrived (as the invitation keeps only the hour it was answered), and no thank-you SMS is sent
+for it: an outbox row to the phone written in the same second as the response would pair the two. So no table
+ties a phone (through its message, invitation or dossier) to the answers it gave. A second reply, which stores
+nothing, is told that the survey counts once.
 """
 
 from __future__ import annotations
@@ -65,8 +68,8 @@ _INSERT = text(
 _CLAIM = text("UPDATE inbound_sms SET outcome = NULL WHERE id = :id AND outcome IS NULL RETURNING phone_hash, body")
 _FINISH = text(
     "UPDATE inbound_sms SET outcome = :outcome, invitation_id = :invitation_id, complaint_id = :complaint_id, "
-    "body = :body WHERE id = :id"
-).bindparams(bindparam("body", type_=Text()))
+    "body = :body, received_at = coalesce(:hour, received_at) WHERE id = :id"
+).bindparams(bindparam("body", type_=Text()), bindparam("hour", type_=DateTime(timezone=True)))
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class Received:
     outcome: str | None = None
     invitation_id: int | None = None
     complaint_id: int | None = None
+    hour: datetime | None = None  # received_at kept to this hour (an answer: see the module's notes)
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,7 @@ def receive(message: IncomingSms) -> Handled:
         _handle(row, phone, local)
         outcome = row.outcome
         db.session.execute(_FINISH, {"id": row.id, "outcome": row.outcome, "invitation_id": row.invitation_id,
-                                     "complaint_id": row.complaint_id, "body": row.body})
+                                     "complaint_id": row.complaint_id, "body": row.body, "hour": row.hour})
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -217,11 +221,12 @@ def _survey_reply(row: Received, phone: str, local: str | None) -> None:
         row.outcome = "duplicate_answer"
         row.body = ANSWER_REPEATED
         if _under_cap(row):
-            _send(row, phone, "reply_thanks", "reply_thanks", agency_id, duplicate=True)
+            _send(row, phone, "reply_thanks", "reply_thanks", agency_id)
         return
     row.outcome = "answer"
     row.body = ANSWER_STORED
-    _send(row, phone, "reply_thanks", "reply_thanks", agency_id, duplicate=False)
+    now = utcnow()
+    row.hour = now.replace(minute=0, second=0, microsecond=0)
 
 
 def _answer(question: QuestionSpec, value: int) -> dict:
