@@ -435,3 +435,19 @@ def test_production_takes_the_generic_gateway_and_a_local_relay(production_env):
     checked = production_env(**GENERIC_FULL, SMS_SENDER_NAME="SXD KHHOA")
     assert checked["SMS_HTTP_URL"] == GENERIC_FULL["SMS_HTTP_URL"]
     assert production_env(SMS_HTTP_URL="http://127.0.0.1:8088/sms")["SMS_HTTP_URL"] == "http://127.0.0.1:8088/sms"
+
+
+def test_a_guard_that_raises_sends_nothing_and_the_message_is_retried(wapp, fresh_twilio_stub, monkeypatch):
+    with wapp.app_context():
+        enqueue_sms("0905000001", TEXT, kind="survey_invitation")
+        db.session.commit()
+
+    def broken(_message_id: int) -> guard.Hold | None:
+        raise KeyError("a rule's bug")
+
+    monkeypatch.setattr(guard, "before_send", broken)
+    result = run_once(wapp).messages
+    assert (result.sent, result.retried) == (0, 1)
+    [row] = rows(wapp)
+    assert (row.status, row.attempts, row.last_error) == ("failed", 1, "KeyError")
+    assert fresh_twilio_stub.requests == 0

@@ -62,6 +62,7 @@ class TwilioStub:
         self.requests = 0
         self.fetches: list[str] = []  # the sids looked up (GET)
         self.slow_seconds = 3.0
+        self.delay_seconds = 0.0  # every accepted message's answer waits this long (a wider window to die in)
         self._failures: list[str] = []
         self._lock = threading.Lock()
         self._by_sid: dict[str, dict[str, Any]] = {}
@@ -75,7 +76,7 @@ class TwilioStub:
         class Handler(_Handler):
             owner = stub
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="twilio-stub", daemon=True)
@@ -111,6 +112,7 @@ class TwilioStub:
             self._failures.clear()
             self.fetches.clear()
             self.requests = 0
+            self.delay_seconds = 0.0
 
     def fail_next(self, mode: str, times: int = 1) -> None:
         """The next `times` sends fail in `mode` (see the module's docstring)."""
@@ -157,6 +159,8 @@ class TwilioStub:
             self._by_sid[sid] = message
         if failure == "slow":
             time.sleep(self.slow_seconds)
+        elif self.delay_seconds:
+            time.sleep(self.delay_seconds)
         return 201, self.resource(message)
 
     def fetch(self, sid: str) -> tuple[int, dict[str, Any]]:
@@ -187,6 +191,15 @@ class TwilioStub:
 def _error(status: int, code: int, message: str) -> dict[str, Any]:
     return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
             "status": status}
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that died mid-request (a killed worker) is no error of the stub's."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -33,6 +33,7 @@ class OutgoingMessage:
     entity_type: str | None = None
     entity_id: int | None = None
     sender_name: str | None = None  # SMS: the agency's registered brandname, else SMS_SENDER_NAME
+    guard_checked: bool = True  # SMS: the send guard was asked when it was claimed
 
 
 @dataclass(frozen=True)
