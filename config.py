@@ -24,7 +24,7 @@ class Config:
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'feedback.sqlite3'}"
     )
     # hide_parameters: an SQL error's text (logged with the traceback) would otherwise quote what people typed.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True, "insertmanyvalues_page_size": 100}
     # Connections each worker keeps open (PostgreSQL): at least gunicorn's --threads, or every request beyond the
     # pool opens and closes a connection of its own (a new server process each time).
     DB_POOL_SIZE = _env_int("DB_POOL_SIZE", 10)

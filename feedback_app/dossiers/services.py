@@ -2,7 +2,7 @@
 
 A dossier is matched by its code only (the unique constraint holds it under concurrent imports: a batch that
 loses an insert race is redone as updates). A code already held by another agency is refused for that row,
-never moved. After each dossier is inserted or changed, schedule_invitation decides whether to invite.
+never moved. After each batch is inserted or changed, schedule_invitations decides which to invite.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..complaints.access import AGENCY_TYPES
 from ..extensions import db
 from ..models import Counter, Dossier, Officer, OrgUnit, Service, User
 from ..scoping import unit_with_descendants
-from ..sms.invitations import schedule_invitation
+from ..sms.invitations import schedule_invitations
 from ..timeutil import utcnow
 from .importing import Issue, Row
 
@@ -224,8 +224,7 @@ def import_batch(run: ImportRun, rows: Sequence[Row], columns: dict[str, str], f
     by_code = {d.code: d.id for d in saved}
     for outcome in result.outcomes:
         outcome.dossier_id = outcome.dossier_id or by_code.get(outcome.code or "")
-    for dossier in saved:
-        schedule_invitation(dossier)
+    schedule_invitations(saved)
     run.totals.add(result)
     if final:
         record(run.user, "dossier.import", db.session.get(OrgUnit, run.agency_id), source=run.source,

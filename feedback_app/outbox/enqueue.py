@@ -12,11 +12,13 @@ from ..phones import normalise_phone
 from ..timeutil import utcnow
 
 
-def _add_once(row: OutboxMessage | Notification, dedupe_key: str | None) -> bool:
-    """Add and flush `row`; with a dedupe_key inside a SAVEPOINT, so a duplicate leaves the caller's work intact."""
+def _add_once(row: OutboxMessage | Notification, dedupe_key: str | None, flush: bool = True) -> bool:
+    """Add and flush `row`; with a dedupe_key inside a SAVEPOINT, so a duplicate leaves the caller's work intact.
+    Without a dedupe key the caller may flush itself (`flush=False`): many rows then go in one INSERT."""
     if dedupe_key is None:
         db.session.add(row)
-        db.session.flush()
+        if flush:
+            db.session.flush()
         return True
     try:
         with db.session.begin_nested():
@@ -48,7 +50,8 @@ def enqueue_email(to: str, subject: str, body: str, *, kind: str, entity: object
 
 
 def enqueue_sms(to: str, body: str, *, kind: str, agency_id: int | None = None, entity: object | None = None,
-                dedupe_key: str | None = None, available_at: datetime | None = None) -> OutboxMessage | None:
+                dedupe_key: str | None = None, available_at: datetime | None = None,
+                flush: bool = True) -> OutboxMessage | None:
     """Queue an SMS in the current transaction (sent by the worker after commit, under `agency_id`'s rules).
 
     `to` is a Vietnamese number in any usual form (stored as 0xxxxxxxxx). Flushes, never commits. Returns None and
@@ -58,7 +61,7 @@ def enqueue_sms(to: str, body: str, *, kind: str, agency_id: int | None = None, 
     message = OutboxMessage(channel="sms", recipient=normalise_phone(to) or to.strip(), subject=None, body=body,
                             kind=kind, agency_id=agency_id, entity_type=entity_type, entity_id=entity_id,
                             dedupe_key=dedupe_key, status="pending", attempts=0, available_at=available_at or utcnow())
-    return message if _add_once(message, dedupe_key) else None
+    return message if _add_once(message, dedupe_key, flush) else None
 
 
 def notify_user(user_id: int, text: str, link: str | None = None, *,

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import AgencySmsSettings, Dossier, OutboxMessage, SmsOptOut, SurveyInvitation
@@ -67,72 +68,146 @@ def opted_out(hashed_phone: str) -> bool:
     return row is not None and (row.opted_in_at is None or as_utc(row.opted_in_at) < as_utc(row.opted_out_at))
 
 
-def _recently_invited(hashed_phone: str, rules: Rules, now: datetime) -> bool:
-    if rules.min_days <= 0:
-        return False
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Two imports at once may hold two dossiers of one phone: the second waits here for the first to commit,
-        # then sees its invitation (SQLite runs one writer at a time anyway).
-        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 8))"),
-                           {"key": "invitation-phone:" + hashed_phone})
-    return bool(db.session.scalar(select(exists().where(
-        SurveyInvitation.phone_hash == hashed_phone, SurveyInvitation.status != "skipped",
-        SurveyInvitation.created_at >= period_start(now, rules.min_days)))))
+def _lock_phones(hashes: list[str]) -> None:
+    """PostgreSQL: two imports at once may hold dossiers of one phone; the second waits here until the first
+    commits, then sees its invitation (SQLite runs one writer at a time anyway). Locks in one order: no deadlock."""
+    if hashes and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT count(pg_advisory_xact_lock(hashtextextended(k, 8))) FROM "
+                                "(SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS ordered"),
+                           {"keys": sorted({"invitation-phone:" + h for h in hashes})})
 
 
-def _skip_reason(dossier: Dossier, hashed: str | None, rules: Rules, now: datetime) -> str | None:
+def _opted_out_of(hashes: set[str]) -> set[str]:
+    """Which of these phones said STOP and have not opted back in since."""
+    rows = db.session.execute(select(SmsOptOut.phone_hash, SmsOptOut.opted_out_at, SmsOptOut.opted_in_at)
+                              .where(SmsOptOut.phone_hash.in_(hashes))) if hashes else []
+    return {h for h, out, back in rows if back is None or as_utc(back) < as_utc(out)}
+
+
+def _last_invited(hashes: set[str]) -> dict[str, datetime]:
+    """When each of these phones was last invited (skipped dossiers are not invitations)."""
+    if not hashes:
+        return {}
+    rows = db.session.execute(select(SurveyInvitation.phone_hash, func.max(SurveyInvitation.created_at))
+                              .where(SurveyInvitation.phone_hash.in_(hashes), SurveyInvitation.status != "skipped")
+                              .group_by(SurveyInvitation.phone_hash))
+    return {h: as_utc(when) for h, when in rows}
+
+
+def _skip_reason(dossier: Dossier, hashed: str | None, rules: Rules, now: datetime, opted: set[str],
+                 last: dict[str, datetime]) -> str | None:
     if hashed is None:
         return "no_phone"
-    if opted_out(hashed):
+    if hashed in opted:
         return "opted_out"
     assert dossier.returned_date is not None
     if link_expired_before_sending(dossier.returned_date, rules.link_days, now.astimezone(LOCAL_TZ).date()):
         return "expired"
-    if _recently_invited(hashed, rules, now):
+    if rules.min_days > 0 and hashed in last and last[hashed] >= period_start(now, rules.min_days):
         return "recent_invitation"
     return None
 
 
+def _due(dossier: Dossier) -> bool:
+    return dossier.status == "returned" and dossier.returned_date is not None and dossier.id is not None
+
+
+def _plan(dossiers: list[Dossier], now: datetime) -> list[tuple[Dossier, SurveyInvitation, str | None, Rules]]:
+    """Each dossier's invitation (not yet added) and its token, with what is read once for all of them: the
+    agencies' rules, the opt-outs and when each phone was last invited. Two dossiers of one phone in the same
+    batch: the second is a recent invitation."""
+    phones = {d.id: normalise_phone(d.phone) for d in dossiers}
+    hashes = {d.id: phone_hash(phones[d.id]) for d in dossiers if phones[d.id]}
+    _lock_phones(list(hashes.values()))
+    opted, last = _opted_out_of(set(hashes.values())), _last_invited(set(hashes.values()))
+    rules_of = {agency_id: agency_rules(agency_id) for agency_id in {d.agency_id for d in dossiers}}
+    planned = []
+    for dossier in dossiers:
+        rules, hashed = rules_of[dossier.agency_id], hashes.get(dossier.id)
+        invitation = SurveyInvitation(
+            dossier_id=dossier.id, phone_hash=hashed, agency_id=dossier.agency_id, counter_id=dossier.counter_id,
+            officer_id=dossier.officer_id, service_id=dossier.service_id, channel=dossier.channel, created_at=now)
+        reason = _skip_reason(dossier, hashed, rules, now, opted, last)
+        token = None
+        if reason is None:
+            token = new_token()
+            invitation.token_hash = hash_token(token)
+            invitation.send_at = planned_send(dossier.returned_date, rules.send_at, rules.quiet, now)
+            invitation.expires_at = invitation.send_at + timedelta(days=rules.link_days)
+            invitation.status = "scheduled"
+            last[hashed] = now  # type: ignore[index] - a scheduled invitation has a phone
+        else:
+            invitation.status, invitation.skip_reason = "skipped", reason
+        planned.append((dossier, invitation, token, rules))
+    return planned
+
+
+def _enqueue(planned: list[tuple[Dossier, SurveyInvitation, str | None, Rules]]) -> None:
+    """The SMS of each scheduled invitation, due at its send moment; written once per invitation (the invitation
+    is new and unique on its dossier, so no dedupe key — and no savepoint per message — is needed)."""
+    messages = []
+    for dossier, invitation, token, rules in planned:
+        if token is None:
+            continue
+        text_ = templates.render(rules.template, agency=dossier.agency.name,
+                                 link=public_url("survey_links.survey", token=token), rules=rules).text
+        messages.append((invitation, enqueue_sms(dossier.phone or "", text_, kind=KIND, agency_id=dossier.agency_id,
+                                                 entity=invitation, available_at=invitation.send_at, flush=False)))
+    if not messages:
+        return
+    db.session.flush()  # every message in one multi-row INSERT
+    # Each invitation points at its message: one UPDATE for the batch rather than one per invitation.
+    db.session.execute(
+        update(SurveyInvitation)
+        .where(SurveyInvitation.id.in_([invitation.id for invitation, _m in messages]))
+        .values(outbox_message_id=select(OutboxMessage.id).where(
+            OutboxMessage.entity_type == SurveyInvitation.__tablename__, OutboxMessage.entity_id == SurveyInvitation.id,
+            OutboxMessage.kind == KIND).scalar_subquery())
+        .execution_options(synchronize_session=False))
+    for invitation, message in messages:
+        set_committed_value(invitation, "outbox_message_id", message.id if message is not None else None)
+
+
 def schedule_invitation(dossier: Dossier) -> SurveyInvitation | None:
-    """Called by every import (upload, CLI, API) after a dossier is saved: invite it once when it is returned
-    with a phone. Flushes, never commits. Returns the dossier's invitation (new or earlier), None when it is not
-    returned yet."""
-    if dossier.status != "returned" or dossier.returned_date is None or dossier.id is None:
+    """Invite one saved dossier once when it is returned with a phone (see `schedule_invitations`). Flushes,
+    never commits. Returns the dossier's invitation (new or earlier), None when it is not returned yet."""
+    if not _due(dossier):
         return None
     existing = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.dossier_id == dossier.id))
     if existing is not None:
         return existing
-    now = utcnow()
-    rules = agency_rules(dossier.agency_id)
-    phone = normalise_phone(dossier.phone)
-    hashed = phone_hash(phone) if phone else None
-    invitation = SurveyInvitation(
-        dossier_id=dossier.id, phone_hash=hashed, agency_id=dossier.agency_id, counter_id=dossier.counter_id,
-        officer_id=dossier.officer_id, service_id=dossier.service_id, channel=dossier.channel, created_at=now)
-    reason = _skip_reason(dossier, hashed, rules, now)
-    token = None
-    if reason is None:
-        token = new_token()
-        invitation.token_hash = hash_token(token)
-        invitation.send_at = planned_send(dossier.returned_date, rules.send_at, rules.quiet, now)
-        invitation.expires_at = invitation.send_at + timedelta(days=rules.link_days)
-        invitation.status = "scheduled"
-    else:
-        invitation.status, invitation.skip_reason = "skipped", reason
+    planned = _plan([dossier], utcnow())
+    invitation = planned[0][1]
     try:
         with db.session.begin_nested():  # another import of the same dossier may have just invited it
             db.session.add(invitation)
     except IntegrityError:
         return db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.dossier_id == dossier.id))
-    if token is not None:
-        assert phone is not None
-        text = templates.render(rules.template, agency=dossier.agency.name,
-                                link=public_url("survey_links.survey", token=token), rules=rules).text
-        message = enqueue_sms(phone, text, kind=KIND, agency_id=dossier.agency_id, entity=invitation,
-                              dedupe_key=f"invitation-{invitation.id}", available_at=invitation.send_at)
-        invitation.outbox_message_id = message.id if message is not None else None
-        db.session.flush()
+    _enqueue(planned)
     return invitation
+
+
+def schedule_invitations(dossiers: list[Dossier]) -> None:
+    """Called by every import (upload, CLI, API) with each batch of saved dossiers: the returned ones with a phone
+    get their invitation, read and written once per batch rather than once per dossier. Flushes, never commits.
+    When another import invites one of them at the same moment, the batch falls back to one at a time."""
+    due = [d for d in dossiers if _due(d)]
+    if not due:
+        return
+    invited = set(db.session.scalars(select(SurveyInvitation.dossier_id)
+                                     .where(SurveyInvitation.dossier_id.in_([d.id for d in due]))))
+    todo = [d for d in due if d.id not in invited]
+    if not todo:
+        return
+    planned = _plan(todo, utcnow())
+    try:
+        with db.session.begin_nested():
+            db.session.add_all([invitation for _d, invitation, _t, _r in planned])
+    except IntegrityError:
+        for dossier in todo:
+            schedule_invitation(dossier)
+        return
+    _enqueue(planned)
 
 
 def is_expired(invitation: SurveyInvitation, now: datetime | None = None) -> bool:
