@@ -124,6 +124,10 @@ class Config:
     INVITATION_LINK_DAYS = _env_int("INVITATION_LINK_DAYS", 7)
     SURVEY_LINK_LIMIT = os.environ.get("SURVEY_LINK_LIMIT", "60 per minute;600 per hour")  # /s/<token> per address
     SMS_WEBHOOK_LIMIT = os.environ.get("SMS_WEBHOOK_LIMIT", "1200 per minute")
+    # Where a complaint by SMS goes when the phone has no invitation and several Sở are in force (an OrgUnit code).
+    SMS_DEFAULT_AGENCY = os.environ.get("SMS_DEFAULT_AGENCY", "")
+    # What citizens sent by SMS is kept this long (a complaint's content lives on in the PAKN itself).
+    SMS_INBOUND_KEPT_DAYS = _env_int("SMS_INBOUND_KEPT_DAYS", 90)
     DOSSIER_API_LIMIT = os.environ.get("DOSSIER_API_LIMIT", "120 per minute")
     DOSSIER_IMPORT_MAX_ROWS = _env_int("DOSSIER_IMPORT_MAX_ROWS", 50000)
     # Citizens' names, phones and e-mails on dossiers are erased this long after the result was returned.

@@ -242,10 +242,12 @@ def register_sms_jobs() -> None:
     from .dossiers import retention
     from .outbox import register_periodic
     from .sms import invitations, status
+    from .sms import retention as sms_retention
 
     status.register_jobs()
     invitations.register_jobs()
     register_periodic("dossier-retention", retention.EVERY_SECONDS, retention.retention_job)
+    register_periodic("sms-inbound-retention", sms_retention.EVERY_SECONDS, sms_retention.retention_job)
 
 
 def register_worker(app: Flask) -> None:

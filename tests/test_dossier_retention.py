@@ -35,3 +35,24 @@ def test_personal_data_of_old_dossiers_is_erased_and_the_rest_kept(app, world):
     assert db.session.scalar(select(AuditEvent.details).where(AuditEvent.action == "dossier.erase_expired")) == {
         "dossiers": 1, "retention_days": days}
     assert erase_expired(today) == 0
+
+
+def test_old_sms_texts_are_blanked_and_their_outcome_kept(app, world):
+    from datetime import UTC, datetime
+
+    from feedback_app.models import InboundSms
+    from feedback_app.sms.retention import ERASED, erase_old_messages
+
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    old = InboundSms(provider="twilio", provider_message_id="SM-old", phone_hash="a" * 64, phone_masked="0905***456",
+                     body="PA đường hỏng trước nhà tôi, 12 Lê Lợi", outcome="complaint",
+                     received_at=now - timedelta(days=app.config["SMS_INBOUND_KEPT_DAYS"] + 1))
+    new = InboundSms(provider="twilio", provider_message_id="SM-new", phone_hash="a" * 64, phone_masked="0905***456",
+                     body="5", outcome="answer", received_at=now - timedelta(days=1))
+    db.session.add_all([old, new])
+    db.session.flush()
+    assert erase_old_messages(now) == 1
+    db.session.expire_all()
+    assert (old.body, old.phone_masked, old.outcome) == (ERASED, "", "complaint")
+    assert new.body == "5" and new.phone_masked == "0905***456"
+    assert erase_old_messages(now) == 0

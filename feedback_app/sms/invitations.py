@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
@@ -230,7 +231,8 @@ def invitation_for_phone(phone: str) -> SurveyInvitation | None:
         select(SurveyInvitation).where(
             SurveyInvitation.phone_hash == phone_hash(local),
             SurveyInvitation.status.in_((*OPEN_STATUSES, "answered")),
-        ).order_by(SurveyInvitation.created_at.desc(), SurveyInvitation.id.desc()).limit(5)
+        ).options(joinedload(SurveyInvitation.counter))  # the reply's target needs it: one query, not two
+        .order_by(SurveyInvitation.created_at.desc(), SurveyInvitation.id.desc()).limit(5)
     ).all()
     for row in rows:
         if row.status in OPEN_STATUSES and not is_expired(row, now):
