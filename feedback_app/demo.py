@@ -272,5 +272,8 @@ def load_demo_data() -> str:
 
     seed_policies()
     pakn = load_demo_pakn(units, rng)
+    from .demo_dossiers import load_demo_dossiers
+
+    dossiers = load_demo_dossiers(units, rng)
     return (f"Demo data loaded: {len(units)} units, {len(COUNTERS)} counters, {len(SERVICES)} procedures, "
-            f"{count} responses, {pakn} PAKN.")
+            f"{count} responses, {pakn} PAKN, {dossiers} dossiers from the one-stop system.")

@@ -9,7 +9,20 @@ from sqlalchemy import func, select
 from feedback_app.complaints.deadlines import due_status
 from feedback_app.demo import load_demo_data
 from feedback_app.extensions import db
-from feedback_app.models import Answer, Complaint, Counter, HotlineCall, OrgUnit, Question, Response, Service
+from feedback_app.models import (
+    Answer,
+    ApologySlip,
+    Complaint,
+    Counter,
+    Dossier,
+    HotlineCall,
+    OrgUnit,
+    Question,
+    Response,
+    Service,
+    SmsOptOut,
+    SurveyInvitation,
+)
 from feedback_app.timeutil import as_utc, utcnow
 
 from .conftest import migrated_app
@@ -49,5 +62,15 @@ def test_demo_is_true_to_the_2025_organisation_and_to_its_questionnaire(app, tmp
         # Every call is in the past, on every database (SQLite keeps the wall time it is given: UTC it must be).
         latest_call = db.session.scalar(select(func.max(HotlineCall.started_at)))
         assert as_utc(latest_call) < utcnow() - timedelta(hours=6)
+        # The one-stop feed: dossiers, their invitations along the whole funnel, slips, SMS from citizens.
+        assert db.session.scalar(select(func.count(Dossier.id))) == 80
+        funnel = dict(db.session.execute(select(SurveyInvitation.status, func.count()).group_by(
+            SurveyInvitation.status)).all())
+        assert funnel.get("answered", 0) > 0 and funnel.get("sent", 0) > 0 and funnel.get("skipped", 0) > 0
+        sms_answers = db.session.scalars(select(Response.is_demo).where(Response.channel == "sms")).all()
+        assert len(sms_answers) == funnel["answered"] and all(sms_answers)
+        assert db.session.scalar(select(func.count(ApologySlip.id))) == 2
+        assert db.session.scalar(select(func.count(Complaint.id)).where(Complaint.channel == "sms")) == 1
+        assert db.session.scalar(select(func.count(SmsOptOut.phone_hash))) == 1
         db.session.remove()
         db.engine.dispose()
