@@ -492,6 +492,21 @@ def test_complaint_keyword_alone_gets_the_help(client, world, gateways) -> None:
     assert rows()[0].outcome == "help" and db.session.scalar(select(func.count()).select_from(Complaint)) == 0
 
 
+def test_one_phone_cannot_flood_the_queue_with_complaints(client, world, gateways) -> None:
+    """Thirty complaints from one phone in a day: the first SMS_COMPLAINTS_PER_DAY are filed (each with its receipt),
+    the rest are kept as messages, not filed, and answered with a few notices at most; another phone is unaffected."""
+    for n in range(30):
+        sms(client, f"PA: ghế phòng chờ bị hỏng, lần {n}")
+    assert db.session.scalar(select(func.count()).select_from(Complaint)) == inbound.COMPLAINTS_PER_DAY
+    assert len(outbox("reply_complaint_code")) == inbound.COMPLAINTS_PER_DAY
+    kept = rows()
+    assert len(kept) == 30 and [r.outcome for r in kept].count("complaint") == inbound.COMPLAINTS_PER_DAY
+    notices = [m for m in outbox("reply_help") if "24 giờ" in m.body]
+    assert 1 <= len(notices) <= inbound.AUTO_REPLY_CAP
+    sms(client, "PA: đường ngập", sender="+84905999888")
+    assert rows()[-1].outcome == "complaint"
+
+
 # --- help and nothing lost -----------------------------------------------------------------------------------
 
 

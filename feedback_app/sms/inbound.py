@@ -52,6 +52,10 @@ log = logging.getLogger("feedback_app.sms")
 # At most this many help / "already answered" texts to one phone a day: an auto-responder answering our help
 # text with a message we do not understand would otherwise start an endless (and paid) exchange.
 AUTO_REPLY_CAP = 5
+# At most this many complaints filed from one phone a day (SMS_COMPLAINTS_PER_DAY): one phone (or a script behind
+# a gateway) must not bury the office's queue under hundreds of items, each with a paid receipt SMS. Further ones
+# are kept as messages (nothing a citizen sent is lost) and the sender is told to wait or use another channel.
+COMPLAINTS_PER_DAY = 5
 ANSWER_STORED = "[trả lời khảo sát: đã lưu vào phiếu ẩn danh]"
 ANSWER_REPEATED = "[trả lời khảo sát lặp lại: không tính]"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL refuses NUL; UTF-8 has no lone surrogate
@@ -282,6 +286,13 @@ def _complaint(row: Received, found: keywords.ComplaintText, phone: str, local: 
         row.outcome = "help"
         _send_help(row, phone, None, None, no_agency=True)
         return
+    limit = int(current_app.config.get("SMS_COMPLAINTS_PER_DAY", COMPLAINTS_PER_DAY))
+    if _complaints_today(row) >= limit:
+        log.warning("SMS complaint %s not filed: the phone's daily limit is reached", row.id)
+        row.outcome = "help"
+        if _under_cap(row, allowance=limit):  # the filed ones were messages too: a few notices on top of them
+            _send(row, phone, "complaint_limit", "reply_help", agency_id, limit=limit)
+        return
     content = "".join(char for char in found.content if not clean_text(char)[1])
     intake = Intake(agency_id=agency_id, kind=found.kind, content=content, channel="sms",
                     sender=Sender(phone=local or ""), consent=local is not None)
@@ -321,13 +332,23 @@ def complaint_agency(invitation: SurveyInvitation | None) -> int | None:
     return roots[0] if len(roots) == 1 else None
 
 
-def _under_cap(row: Received) -> bool:
-    """Whether this phone has sent few enough messages today to be answered with help once more."""
+def _complaints_today(row: Received) -> int:
+    """How many complaints this phone has filed by SMS in the last 24 hours."""
     since = utcnow() - timedelta(hours=24)
+    return db.session.scalar(select(func.count(InboundSms.id)).where(
+        InboundSms.phone_hash == row.phone_hash, InboundSms.outcome == "complaint",
+        InboundSms.received_at > since)) or 0
+
+
+def _under_cap(row: Received, allowance: int = 0) -> bool:
+    """Whether this phone has sent few enough messages today (AUTO_REPLY_CAP, plus `allowance`) to be answered with
+    help once more."""
+    since = utcnow() - timedelta(hours=24)
+    cap = AUTO_REPLY_CAP + allowance
     recent = db.session.scalar(select(func.count()).select_from(
         select(InboundSms.id).where(InboundSms.phone_hash == row.phone_hash, InboundSms.received_at > since)
-        .limit(AUTO_REPLY_CAP + 1).subquery()))
-    return (recent or 0) <= AUTO_REPLY_CAP
+        .limit(cap + 1).subquery()))
+    return (recent or 0) <= cap
 
 
 def _send_help(row: Received, phone: str, agency_id: int | None, survey: Survey | None, **flags: bool) -> None:
