@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from feedback_app.extensions import db
 from feedback_app.models import Response
 from feedback_app.sms.invitations import answer_invitation, survey_target
-from feedback_app.surveys.submission import DuplicateSubmission, parse_values
+from feedback_app.surveys.submission import DuplicateSubmission, invitation_key, parse_values
 from feedback_app.timeutil import utcnow
 
 from . import factories
@@ -80,7 +80,7 @@ def test_open_draft_resume_submit_then_used(client, world, link):
     db.session.refresh(invitation)
     assert invitation.status == "answered" and invitation.answered_via == "link"
     assert invitation.draft is None and invitation.answered_at is not None
-    response = db.session.scalar(select(Response).where(Response.idempotency_key == f"invitation-{invitation.id:012d}"))
+    response = db.session.scalar(select(Response).where(Response.idempotency_key == invitation_key(invitation.id)))
     assert response.channel == "sms" and response.verified and response.review_status == "none"
     assert response.counter_id == world.counter_a.id and response.officer_id == world.officer_a.id
     assert response.service_id == world.service_a.id and response.dossier_code is None and response.client_key is None
@@ -92,7 +92,7 @@ def test_open_draft_resume_submit_then_used(client, world, link):
     again = client.post(f"/s/{token}", data={"csrf_token": token_field, "version_id": world.version.id, **answers})
     assert again.status_code == 409
     assert db.session.scalar(select(func.count(Response.id)).where(
-        Response.idempotency_key == f"invitation-{invitation.id:012d}")) == 1
+        Response.idempotency_key == invitation_key(invitation.id))) == 1
 
 
 def test_link_and_sms_reply_count_once(client, world, link):
@@ -178,7 +178,7 @@ def test_counterless_dossier_is_answered_for_the_agency(client, world, db_sessio
     done = client.post(f"/s/{token}", data={"csrf_token": _csrf(html), "version_id": world.version.id,
                                             **factories.full_answers(world.version, 3)})
     assert done.status_code == 303, done.get_data(as_text=True)[:2000]
-    response = db.session.scalar(select(Response).where(Response.idempotency_key == f"invitation-{invitation.id:012d}"))
+    response = db.session.scalar(select(Response).where(Response.idempotency_key == invitation_key(invitation.id)))
     assert response.counter_id is None and response.unit_id == world.agency.id
     assert response.officer_id == world.officer_b.id
 
@@ -193,3 +193,16 @@ def test_the_invitation_keeps_only_the_hour_it_was_answered(world, link):
     answered = invitation.answered_at
     assert (answered.minute, answered.second, answered.microsecond) == (0, 0, 0)
     assert response.dossier_code is None and response.client_key is None
+
+
+def test_the_response_does_not_name_its_invitation(world, link):
+    # Its idempotency key is the invitation's (the link and a reply count once) but keyed: the invitation's id in
+    # clear would join the anonymous response to the dossier and the phone.
+    invitation, _token = link
+    counter, version = survey_target(invitation)
+    parsed = parse_values(counter, version, factories.full_answers(world.version, 4))
+    response = db.session.get(Response, answer_invitation(invitation, parsed, via="link", version=version,
+                                                          counter=counter))
+    assert f"{invitation.id:012d}" not in response.idempotency_key
+    assert not response.idempotency_key.startswith("invitation-")
+    assert response.idempotency_key == invitation_key(invitation.id)

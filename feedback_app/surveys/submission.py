@@ -10,6 +10,7 @@ whatever address it comes from — its idempotency key is the invitation's, so a
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import uuid
 from dataclasses import dataclass
@@ -117,8 +118,12 @@ def new_idempotency_key() -> str:
 
 
 def invitation_key(invitation_id: int) -> str:
-    """The idempotency key of an invitation's response: the link and an SMS reply share it, so only one counts."""
-    return f"invitation-{invitation_id:012d}"
+    """The idempotency key of an invitation's response: the link and an SMS reply share it, so only one counts.
+    Keyed (HMAC with SECRET_KEY), never the invitation's id in clear: the response row would otherwise name its
+    invitation, and through it the dossier and the phone, to anyone reading the tables."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(secret, f"invitation-response|{invitation_id}".encode(), hashlib.sha256).hexdigest()
+    return f"inv-{digest[:40]}"
 
 
 ANSWER_DEFAULTS = {"value": None, "no_opinion": False, "option_id": None, "text": None}
