@@ -11,6 +11,12 @@
 
   function show(text) { status.textContent = text; }
 
+  function progress(done, total) {
+    var pct = total ? Math.floor(100 * done / total) : 100;
+    var words = form.getAttribute("data-progress") || "{done} / {total} ({pct}%)";
+    return words.replace("{done}", done).replace("{total}", total).replace("{pct}", pct);
+  }
+
   function step(body) {
     return fetch(form.action, {
       method: "POST", body: body, credentials: "same-origin",
@@ -21,7 +27,7 @@
     }).then(function (state) {
       bar.max = state.total || 1;
       bar.value = state.done;
-      show(state.done + " / " + state.total);
+      show(progress(state.done, state.total));
       if (state.finished) { window.location.assign(state.result_url); return null; }
       return step(body);
     });
@@ -31,6 +37,7 @@
     event.preventDefault();
     button.disabled = true;
     box.hidden = false;
+    show(progress(0, Number(form.getAttribute("data-total")) || 0));
     var body = new FormData(form);
     body.append("chunk", "1");
     step(body).catch(function () {
