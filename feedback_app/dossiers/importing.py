@@ -159,18 +159,50 @@ def _csv_rows(data: bytes) -> Iterator[list[object]]:
                             line=reader.line_num)) from error
 
 
+XLSX_MAX_UNPACKED = 128 * 1024 * 1024  # 50,000 rows of a one-stop export unpack to 20-80 MB
+_XLSX_ERRORS = (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, TypeError, EOFError)
+
+
+def _broken_xlsx() -> FileProblem:
+    return FileProblem(_("Không đọc được tệp Excel: tệp bị hỏng hoặc không phải tệp .xlsx. Hãy mở tệp bằng "
+                         "Excel và lưu lại thành “Excel Workbook (*.xlsx)”."))
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse a zip bomb before openpyxl unpacks it: the sizes its directory declares are what zipfile will ever
+    read of each member (a member longer than declared fails its check), so their sum bounds the work."""
+    try:
+        declared = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except _XLSX_ERRORS as error:
+        raise _broken_xlsx() from error
+    if declared > XLSX_MAX_UNPACKED:
+        raise FileProblem(_("Tệp Excel khi giải nén quá lớn (hơn %(size)d MB dữ liệu). Hãy chia thành nhiều tệp "
+                            "nhỏ hơn (ví dụ theo tháng) hoặc lưu thành CSV UTF-8 rồi tải lên lại.",
+                            size=XLSX_MAX_UNPACKED // (1024 * 1024)))
+
+
 def _xlsx_rows(data: bytes) -> Iterator[list[object]]:
+    """The first sheet's rows one at a time: the caller stops at its row limit without reading the rest."""
     from openpyxl import load_workbook  # a heavy import, only for spreadsheets
 
+    _check_unpacked_size(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = book.worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    except _XLSX_ERRORS as error:
+        raise _broken_xlsx() from error
+    try:
+        rows = sheet.iter_rows(values_only=True)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except _XLSX_ERRORS as error:
+                raise _broken_xlsx() from error
+            yield list(row)
+    finally:
         book.close()
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, TypeError) as error:
-        raise FileProblem(_("Không đọc được tệp Excel: tệp bị hỏng hoặc không phải tệp .xlsx. Hãy mở tệp bằng "
-                            "Excel và lưu lại thành “Excel Workbook (*.xlsx)”.")) from error
-    yield from rows
 
 
 def read_table(data: bytes, filename: str = "") -> Iterator[list[object]]:
