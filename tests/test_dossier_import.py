@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -330,6 +330,20 @@ def test_big_xlsx_reads(app, db_session):
     assert len(parsed.rows) == 2000 and not parsed.issues
     assert load_workbook(io.BytesIO(data)).active.max_row == 2001
 
+
+def test_dates_after_today_are_refused(app, db_session, world):
+    # Returned "next year" (a typo) was imported as returned and its SMS invitation scheduled for that day.
+    later = (local_today() + timedelta(days=300)).strftime("%d/%m/%Y")
+    result = import_bytes(world, csv_bytes([
+        dossier_row(1, **{"Ngày tiếp nhận": "01/01/2026", "Ngày hẹn trả": later, "Ngày trả kết quả": later}),
+        dossier_row(2, **{"Ngày tiếp nhận": later, "Ngày hẹn trả": later, "Ngày trả kết quả": "",
+                          "Trạng thái": "Đang xử lý"}),
+        dossier_row(3, **{"Ngày hẹn trả": later, "Ngày trả kết quả": "", "Trạng thái": "Đang xử lý"}),  # normal
+    ]))
+    assert (result.created, result.errors) == (1, 2)
+    assert {(i.row, i.column) for i in result.issues} == {(2, "Ngày trả kết quả"), (3, "Ngày tiếp nhận")}
+    assert all("sau hôm nay" in i.message for i in result.issues)
+    assert db.session.scalar(select(func.count(SurveyInvitation.id))) == 0
 
 def _xlsx_bomb(rows: int) -> bytes:
     """A small .xlsx whose sheet unpacks to `rows` more rows (no <dimension>, so openpyxl reads them all)."""

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from ..models.dossier import Dossier
 from ..parsing import clean_text
 from ..phones import normalise_phone
-from ..timeutil import DateOutOfRange, parse_date
+from ..timeutil import DateOutOfRange, local_today, parse_date
 
 # field -> the headers it may have (compared by `header_key`); the first is how the one-stop system writes it.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -357,6 +357,13 @@ def check_row(raw: Mapping[str, object], number: int, columns: Mapping[str, str]
         c.problem("appointment_date", _("Ngày hẹn trả trước ngày tiếp nhận; hãy kiểm tra lại hai ngày này."))
     if received and returned and returned < received:
         c.problem("returned_date", _("Ngày trả kết quả trước ngày tiếp nhận; hãy kiểm tra lại hai ngày này."))
+    # A dossier is not received or returned in the future: such a date is a typo (2062 for 2026), and a "returned"
+    # one would be invited by SMS on that day, its message waiting in the outbox for months.
+    today = local_today()
+    for name in ("received_date", "returned_date"):
+        if values[name] and values[name] > today:
+            c.problem(name, _("Ngày %(day)s ở sau hôm nay (%(today)s); hãy kiểm tra lại ngày này.",
+                              day=f"{values[name]:%d/%m/%Y}", today=f"{today:%d/%m/%Y}"))
 
     supplements = _text(raw.get("supplement_count"))
     values["supplement_count"] = 0
