@@ -411,6 +411,34 @@ def test_list_shows_what_is_due_waiting_and_delivered_late(client, world, login_
     assert late_dossier.code not in due_part  # its slip's new date is ahead
 
 
+def test_the_list_reads_the_dossiers_with_the_slips_not_one_query_per_row(client, world, login_as):
+    from sqlalchemy import event
+
+    user = login_as("office")
+    today = local_today()
+
+    def queries() -> int:
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/xu-ly/ho-so/phieu-xin-loi").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    counts = []
+    for batch in (2, 12):
+        for _ in range(batch):
+            create(user, make_dossier(world.agency, appointment=today + timedelta(days=2)))  # waiting
+            late = create(user, make_dossier(world.agency, appointment=today - timedelta(days=2)))
+            slips.record_delivery(user, late, method="counter")  # delivered late
+        db.session.commit()
+        db.session.expire_all()
+        counts.append(queries())
+    assert counts[0] == counts[1], counts
+
+
 # Rights --------------------------------------------------------------------------------------------------------
 
 def test_login_required(client, world, office):
