@@ -37,6 +37,23 @@ def test_personal_data_of_old_dossiers_is_erased_and_the_rest_kept(app, world):
     assert erase_expired(today) == 0
 
 
+def test_a_cancelled_dossier_is_erased_too(app, world):
+    # Never returned, so never past "returned before the cutoff": its citizen's data stayed forever.
+    from datetime import UTC, datetime
+
+    today = date(2026, 12, 3)
+    days = app.config["DOSSIER_RETENTION_DAYS"]
+    old = _dossier(world, "H34-CANCEL-1", None)
+    recent = _dossier(world, "H34-CANCEL-2", None)
+    old.status = recent.status = "cancelled"
+    old.updated_at = datetime(2026, 12, 3, tzinfo=UTC) - timedelta(days=days + 1)
+    recent.updated_at = datetime(2026, 12, 3, tzinfo=UTC) - timedelta(days=days - 1)
+    db.session.flush()
+    assert erase_expired(today) == 1
+    db.session.expire_all()
+    assert (old.citizen_name, old.phone, old.email) == (None, None, None)
+    assert recent.phone == "0901815908"
+
 def test_old_sms_texts_are_blanked_and_their_outcome_kept(app, world):
     from datetime import UTC, datetime
 
