@@ -331,6 +331,20 @@ def test_big_xlsx_reads(app, db_session):
     assert load_workbook(io.BytesIO(data)).active.max_row == 2001
 
 
+def test_a_code_repeated_in_one_file_is_reported(app, db_session, world):
+    # The later row is imported over the earlier one; before, the report said nothing and counted one created and
+    # one updated dossier.
+    parsed = parse_file(csv_bytes([dossier_row(1), dossier_row(2), dossier_row(3, **{
+        "Mã hồ sơ": dossier_row(1)[1], "Người nộp": "Lê Văn Sau"})]), "x.csv")
+    [issue] = parsed.issues
+    assert (issue.row, issue.column, issue.level) == (4, "Mã hồ sơ", "warning") and "dòng 2" in issue.message
+    result = import_rows(run_for(world), parsed.rows, parsed.columns)
+    assert (result.created, result.errors, count_dossiers()) == (2, 0, 2)
+    assert db.session.scalar(select(Dossier.citizen_name).where(Dossier.code == dossier_row(1)[1])) == "Lê Văn Sau"
+    api = parse_items([{"code": "A-1", "procedure_name": "X", "received_date": "01/02/2026",
+                        "appointment_date": "02/02/2026"}] * 2)
+    assert [len(r.issues) for r in api] == [0, 1] and "index 0" in api[1].issues[0].message
+
 def test_dates_after_today_are_refused(app, db_session, world):
     # Returned "next year" (a typo) was imported as returned and its SMS invitation scheduled for that day.
     later = (local_today() + timedelta(days=300)).strftime("%d/%m/%Y")

@@ -255,7 +255,26 @@ def parse_file(data: bytes, filename: str = "", max_rows: int = 50000) -> Parsed
         rows.append(check_row(raw, number, columns))
     if not rows:
         raise FileProblem(_("Tệp chỉ có dòng tiêu đề, chưa có dòng hồ sơ nào để nhập."))
+    flag_repeated_codes(rows, columns)
     return ParsedFile(rows, columns)
+
+
+def flag_repeated_codes(rows: list[Row], columns: Mapping[str, str], api: bool = False) -> None:
+    """A code that comes again in the same file or request: the later row is imported over the earlier one (the
+    one-stop system's last word), with a warning, so the report does not hide that one row was overwritten."""
+    first: dict[str, int] = {}
+    for row in rows:
+        code = row.values["code"] if row.values else None
+        if code is None:
+            continue
+        if code not in first:
+            first[code] = row.number
+            continue
+        message = (_("Mã hồ sơ trùng với hồ sơ có index %(row)d trong cùng yêu cầu: hồ sơ này được nhập đè lên hồ "
+                     "sơ đó.", row=first[code]) if api else
+                   _("Mã hồ sơ trùng với dòng %(row)d trong cùng tệp: dòng này được nhập đè lên dòng đó; hãy kiểm "
+                     "tra lại.", row=first[code]))
+        row.issues.append(Issue(row.number, columns.get("code") or str(LABELS["code"]), message, "warning"))
 
 
 def parse_items(items: list[Any]) -> list[Row]:
@@ -275,6 +294,7 @@ def parse_items(items: list[Any]) -> list[Row]:
                                           for name in nested]))
             continue
         rows.append(check_row(raw, index, columns))
+    flag_repeated_codes(rows, {"code": "code"}, api=True)
     return rows
 
 
