@@ -20,6 +20,7 @@ from ..extensions import db
 from ..models import OrgUnit
 from ..phones import mask_phone
 from ..security import roles_required
+from ..timeutil import local_today
 from . import queries, uploads
 from .forms import UploadForm
 from .importing import FileProblem, parse_file
@@ -76,7 +77,7 @@ def index() -> Any:
     return render_template(
         "dossiers/list.html", rows=rows, total=total, filters=filters, errors=errors, args=args,
         pages=max(1, -(-total // queries.PAGE_SIZE)), agencies=_agencies(), mask=mask_phone,
-        with_name=queries.sees_citizen(current_user), can_import=current_user.role in IMPORT_ROLES,
+        with_name=queries.sees_citizen(current_user), can_import=current_user.role in IMPORT_ROLES, today=local_today(),
         **queries.list_labels(),
     ), 400 if errors else 200
 
