@@ -85,39 +85,46 @@ def claim(limit: int, worker: str, *, due_before: datetime | None = None, lock_s
     locked_until = now + timedelta(seconds=lock_seconds)
     senders = _sender_names({row.agency_id for row in rows if row.channel == "sms" and row.agency_id})
     default_sender = current_app.config.get("SMS_SENDER_NAME") or None
+    # Every guard question first, then every change: a question asked after a change would flush it (one UPDATE
+    # per row instead of one batch) before its SELECT.
+    answers = {row.id: _ask_guard(row) for row in rows if row.channel == "sms"}
     taken = []
     for row in rows:
-        checked = True
-        if row.channel == "sms":
-            try:
-                held = _apply_hold(row, now)
-            except SQLAlchemyError:
-                raise  # the claim's transaction is lost: the whole claim fails (and is tried again next pass)
-            except Exception:  # noqa: BLE001 - a bug in a rule: the message is guarded again just before sending
-                log.exception("outbox #%d: send guard raised", row.id)
-                held, checked = None, False
-            if held:
-                if result is not None:
-                    setattr(result, held, getattr(result, held) + 1)
-                continue
+        answer = answers.get(row.id)
+        if answer is not None and answer is not _UNCHECKED:
+            held = _apply_hold(row, answer, now)
+            if result is not None:
+                setattr(result, held, getattr(result, held) + 1)
+            continue
         # Counted when claimed: a message that kills its worker each time still ends 'dead'.
         row.status, row.locked_until, row.locked_by, row.attempts = "sending", locked_until, worker, row.attempts + 1
         taken.append(OutgoingMessage(
             id=row.id, channel=row.channel, recipient=row.recipient, subject=row.subject, body=row.body,
             kind=row.kind, attempts=row.attempts, agency_id=row.agency_id, entity_type=row.entity_type,
-            entity_id=row.entity_id, guard_checked=checked,
+            entity_id=row.entity_id, guard_checked=answer is not _UNCHECKED,
             sender_name=(senders.get(row.agency_id) or default_sender) if row.channel == "sms" else None))
     db.session.commit()
     return taken
 
 
-def _apply_hold(row: OutboxMessage, now: datetime) -> str | None:
-    """The send guard's word on a claimed SMS row: None to send it, else 'held' or 'cancelled' (row changed)."""
+_UNCHECKED = object()  # the guard raised: ask it again just before sending
+
+
+def _ask_guard(row: OutboxMessage) -> Any:
+    """The send guard's word on a claimed SMS: None to send it, a Hold, or _UNCHECKED when it raised."""
     from ..sms import guard  # looked up at each call: tests replace guard.before_send
 
-    hold = guard.before_send(row.id)
-    if hold is None:
-        return None
+    try:
+        return guard.before_send(row.id)
+    except SQLAlchemyError:
+        raise  # the claim's transaction is lost: the whole claim fails (and is tried again next pass)
+    except Exception:  # noqa: BLE001 - a bug in a rule: the message is guarded again just before sending
+        log.exception("outbox #%d: send guard raised", row.id)
+        return _UNCHECKED
+
+
+def _apply_hold(row: OutboxMessage, hold: Any, now: datetime) -> str:
+    """Put a held SMS back to pending until the guard's moment, or cancel it: 'held' or 'cancelled'."""
     row.locked_until, row.locked_by = None, None
     if hold.cancel_reason:
         row.status, row.last_error = "cancelled", hold.cancel_reason[:255]
@@ -138,13 +145,15 @@ def _sender_names(agency_ids: set[int]) -> dict[int, str]:
         .where(AgencySmsSettings.agency_id.in_(agency_ids), AgencySmsSettings.sender_name.is_not(None)))}
 
 
+_OUTBOX = OutboxMessage.__table__  # outcomes are written with Core statements: the ORM's bulk path costs ~1 ms each
+
+
 def _finish(message_id: int, worker: str, *, commit: bool = True, **values: Any) -> bool:
     """Write a claimed message's outcome, unless its lock passed to another worker (or a report settled it)."""
-    done = db.session.execute(update(OutboxMessage)
-                              .where(OutboxMessage.id == message_id, OutboxMessage.locked_by == worker,
-                                     OutboxMessage.status == "sending")
-                              .values(locked_until=None, **values)
-                              .execution_options(synchronize_session=False)).rowcount == 1
+    done = db.session.execute(update(_OUTBOX)
+                              .where(_OUTBOX.c.id == message_id, _OUTBOX.c.locked_by == worker,
+                                     _OUTBOX.c.status == "sending")
+                              .values(locked_until=None, **values)).rowcount == 1
     if commit:
         db.session.commit()
     return done
@@ -165,7 +174,7 @@ def _hold(message: OutgoingMessage, worker: str) -> str | None:
     # Never due again within this drain (its cutoff has passed): a guard holding "until now" cannot loop it.
     until = max(as_utc(hold.until) if hold.until else utcnow(), utcnow() + timedelta(seconds=1))
     # Back to pending, the claim's attempt given back: waiting for the morning is no failed try.
-    _finish(message.id, worker, status="pending", available_at=until, attempts=OutboxMessage.attempts - 1,
+    _finish(message.id, worker, status="pending", available_at=until, attempts=_OUTBOX.c.attempts - 1,
             locked_by=None)
     return "held"
 
@@ -179,8 +188,8 @@ def _sent(message: OutgoingMessage, worker: str, sender: Any, answer: Any) -> No
     from ..sms.status import invitation_sent
 
     # A delivery report may have come before this write: it keeps its (later) status.
-    delivery = case((OutboxMessage.delivery_status.is_(None), answer.delivery_status),
-                    else_=OutboxMessage.delivery_status)
+    delivery = case((_OUTBOX.c.delivery_status.is_(None), answer.delivery_status),
+                    else_=_OUTBOX.c.delivery_status)
     if _finish(message.id, worker, commit=False, status="sent", sent_at=now, provider=sender.name,
                provider_id=answer.provider_id[:255], delivery_status=delivery, delivery_updated_at=now,
                last_error=None, error_code=None):

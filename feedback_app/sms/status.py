@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from ..extensions import db
 from ..models.messaging import OutboxMessage
@@ -55,12 +55,10 @@ def invitation_sent(entity_type: str | None, entity_id: int | None, at: datetime
     """The funnel's 'invited' step: an invitation's SMS was accepted by the gateway (flushed, not committed)."""
     if entity_type != SurveyInvitation.__tablename__ or entity_id is None:
         return
-    db.session.execute(update(SurveyInvitation)
-                       .where(SurveyInvitation.id == entity_id, SurveyInvitation.sent_at.is_(None))
-                       .values(sent_at=at))
-    db.session.execute(update(SurveyInvitation)
-                       .where(SurveyInvitation.id == entity_id, SurveyInvitation.status == "scheduled")
-                       .values(status="sent"))
+    table = SurveyInvitation.__table__
+    db.session.execute(update(table).where(table.c.id == entity_id).values(
+        sent_at=func.coalesce(table.c.sent_at, at),
+        status=case((table.c.status == "scheduled", "sent"), else_=table.c.status)))
 
 
 def _invitation_delivered(entity_type: str | None, entity_id: int | None, at: datetime) -> None:
