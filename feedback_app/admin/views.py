@@ -56,6 +56,7 @@ from .outbox_views import register_outbox_views
 from .pakn_views import pakn_cruds
 from .photos import UnreadableImage, portrait_jpeg
 from .questionnaire_views import register_questionnaire_views
+from .sms_optout_views import register_sms_optout_views
 from .sms_views import register_sms_views
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -297,6 +298,7 @@ register_calendar_views(bp)
 register_outbox_views(bp)
 register_api_key_views(bp)
 register_sms_views(bp)
+register_sms_optout_views(bp)
 
 
 @bp.get("/")
