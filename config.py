@@ -112,6 +112,7 @@ class Config:
     SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN", "")  # bearer token we send to it
     SMS_HTTP_SECRET = os.environ.get("SMS_HTTP_SECRET", "")  # HMAC-SHA256 key of its webhooks to us
     SMS_HTTP_TIMEOUT_SECONDS = _env_int("SMS_HTTP_TIMEOUT_SECONDS", 15)
+    SMS_RECONCILE_DAYS = _env_int("SMS_RECONCILE_DAYS", 7)  # daily look-up of reports for messages this recent
     SMS_SENDER_NAME = os.environ.get("SMS_SENDER_NAME", "")  # registered brandname (≤ 11), agencies may override
     SMS_ASCII_ONLY = os.environ.get("SMS_ASCII_ONLY", "0") == "1"  # send without diacritics (160 per segment)
     SMS_PRICE_PER_SEGMENT = _env_int("SMS_PRICE_PER_SEGMENT", 850)  # VND, for the template editor's estimate
@@ -163,7 +164,8 @@ class TestingConfig(Config):
     SMTP_HOST = ""  # the tests start their own SMTP server; none reaches a real one from the environment
     # The tests start their own Twilio stub; no message reaches a real gateway from the environment.
     TWILIO_ACCOUNT_SID = TWILIO_AUTH_TOKEN = TWILIO_MESSAGING_SERVICE_SID = TWILIO_FROM_NUMBER = ""
-    TWILIO_API_BASE_URL = SMS_HTTP_URL = SMS_HTTP_TOKEN = SMS_HTTP_SECRET = ""
+    TWILIO_API_BASE_URL = SMS_HTTP_URL = SMS_HTTP_TOKEN = ""
+    SMS_HTTP_SECRET = str()  # none: the tests sign their own webhooks
     SURVEY_LINK_LIMIT = "1000 per minute"
     SMS_WEBHOOK_LIMIT = "10000 per minute"
     DOSSIER_API_LIMIT = "1000 per minute"

@@ -160,7 +160,7 @@ def calendar_remove_command(day: str) -> None:
 @click.option("--once", is_flag=True, help="Send what is due now, run the periodic jobs that are due, and exit.")
 @with_appcontext
 def worker_command(once: bool) -> None:
-    """Drain the outbox (e-mail) and run the periodic jobs; loops until SIGTERM or Ctrl-C unless --once."""
+    """Drain the outbox (e-mail and SMS) and run the periodic jobs; loops until SIGTERM or Ctrl-C unless --once."""
     import threading
 
     from .outbox.runner import PassResult, run_forever, run_once, stop_on_signals
