@@ -181,3 +181,19 @@ def test_funnel_is_scoped_to_the_viewers_units(client, login_as, world):
     html = client.get("/admin/sms/funnel").get_data(as_text=True)
     assert "Chưa có lời mời nào" in html
     assert client.get("/admin/sms/funnel").status_code == 200
+
+
+def test_the_office_from_the_van_phong_unit_manages_and_reads_its_agency(client, login_as, world):
+    # An office account sits in the Văn phòng unit below the Sở; it was refused the settings (403) and read an
+    # empty funnel, while the dossier and PAKN pages already gave it the whole agency.
+    van_phong = factories.unit("Văn phòng Sở", "phong", parent=world.agency)
+    invitation = invite(world.agency.id, counter=world.counter_a, phone="0905000111")[0]
+    message = db.session.get(OutboxMessage, invitation.outbox_message_id)
+    message.status, message.sent_at = "sent", utcnow()
+    db.session.commit()
+    login_as("office", unit=van_phong)
+    page = client.get("/admin/sms")
+    assert page.status_code == 200 and world.agency.name in page.get_data(as_text=True)
+    assert _form(client, world.agency.id, sender_name="SXDKH").status_code == 303
+    assert db.session.get(AgencySmsSettings, world.agency.id).sender_name == "SXDKH"
+    assert "Chưa có lời mời nào" not in client.get("/admin/sms/funnel").get_data(as_text=True)

@@ -12,12 +12,12 @@ from flask_login import current_user
 from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional, Regexp, ValidationError
 
+from ..complaints.access import scope_units
 from ..extensions import db
 from ..form_messages import TranslatedForm
 from ..labels import label_of
 from ..models import Campaign, OrgUnit
 from ..parsing import parse_id
-from ..scoping import visible_unit_ids
 from ..security import roles_required
 from ..sms import agency_settings, templates
 from ..sms.funnel import GROUPS, funnel
@@ -213,7 +213,7 @@ def sms_funnel() -> Any:
     if start > end:
         errors["to"] = _("Ngày kết thúc phải từ ngày bắt đầu trở đi.")
     group = request.args.get("by") if request.args.get("by") in GROUPS else "channel"
-    result = funnel(visible_unit_ids(current_user), start, min(max(end, start), start + timedelta(days=3660)), group)
+    result = funnel(scope_units(current_user), start, min(max(end, start), start + timedelta(days=3660)), group)
     labels = {k: str(v) for k, v in DOSSIER_CHANNEL_LABELS.items()}
     for row in result.rows:
         if group == "channel":

@@ -12,10 +12,11 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..audit import record
+from ..complaints.access import scope_units
 from ..extensions import db
 from ..models import AgencySmsSettings, Campaign, Dossier, OrgUnit, User
 from ..qrcodes.services import public_base_url
-from ..scoping import unit_with_descendants, visible_unit_ids
+from ..scoping import unit_with_descendants
 from ..timeutil import utcnow
 from . import templates
 from .rules import Rules, effective_rules
@@ -34,9 +35,9 @@ def agencies_for(user: User) -> list[OrgUnit]:
     """The agencies whose SMS settings the user manages: every agency for administrators, those in its scope
     for the Văn phòng."""
     stmt = select(OrgUnit).where(OrgUnit.unit_type.in_(AGENCY_TYPES), OrgUnit.valid_to.is_(None))
-    units = visible_unit_ids(user)
     if user.role not in MANAGER_ROLES:
         return []
+    units = scope_units(user)  # the office's whole agency, even from an account in the Văn phòng unit below it
     if units is not None:
         stmt = stmt.where(OrgUnit.id.in_(sorted(units)))
     return list(db.session.scalars(stmt.order_by(OrgUnit.name)))
