@@ -197,3 +197,21 @@ def test_the_office_from_the_van_phong_unit_manages_and_reads_its_agency(client,
     assert _form(client, world.agency.id, sender_name="SXDKH").status_code == 303
     assert db.session.get(AgencySmsSettings, world.agency.id).sender_name == "SXDKH"
     assert "Chưa có lời mời nào" not in client.get("/admin/sms/funnel").get_data(as_text=True)
+
+
+def test_the_office_sees_only_the_campaigns_that_concern_its_agency(client, login_as, world):
+    # Every campaign of the installation was listed, with its cost on request, to any agency's office.
+    other = factories.unit("Sở Y tế", "so", parent=world.province)
+    theirs = Campaign(name="Khảo sát riêng của Sở Y tế", period_start=date(2026, 3, 1), period_end=date(2026, 3, 31),
+                      channels=["sms"], target_sample=100)
+    theirs.units = [other]
+    province = Campaign(name="Đợt khảo sát toàn tỉnh", period_start=date(2026, 3, 1), period_end=date(2026, 3, 31),
+                        channels=["sms"], target_sample=100)
+    province.units = [world.province]
+    db.session.add_all([theirs, province])
+    db.session.commit()
+    login_as("office")
+    html = client.get("/admin/sms").get_data(as_text=True)
+    assert "Đợt khảo sát toàn tỉnh" in html and "Khảo sát riêng của Sở Y tế" not in html
+    asked = client.get(f"/admin/sms?campaign={theirs.id}").get_data(as_text=True)
+    assert 'id="campaign-cost"' not in asked and "Khảo sát riêng của Sở Y tế" not in asked

@@ -13,10 +13,9 @@ from wtforms import BooleanField, DecimalField, IntegerField, SelectField, Strin
 from wtforms.validators import Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..complaints.access import scope_units
-from ..extensions import db
 from ..form_messages import TranslatedForm
 from ..labels import label_of
-from ..models import Campaign, OrgUnit
+from ..models import OrgUnit
 from ..parsing import parse_id
 from ..security import roles_required
 from ..sms import agency_settings, templates
@@ -151,14 +150,14 @@ def _page(form: SmsSettingsForm, agency: OrgUnit, agencies: list[OrgUnit], statu
     rules = agency_settings.rules_of(agency.id)
     rendered = agency_settings.preview(agency, rules)
     campaign_id = parse_id(request.args.get("campaign") or "")
+    campaigns = agency_settings.campaigns(agency)
     cost = None
-    if campaign_id is not None:
-        campaign = db.session.get(Campaign, campaign_id)
-        if campaign is not None:
-            cost = agency_settings.campaign_cost(agency, campaign, rendered, rules)
+    campaign = next((c for c in campaigns if c.id == campaign_id), None)
+    if campaign is not None:
+        cost = agency_settings.campaign_cost(agency, campaign, rendered, rules)
     html = render_template("admin/sms.html", form=form, agency=agency, agencies=agencies, rules=rules,
                            rendered=rendered, warnings=_warnings(rules, rendered), cost=cost,
-                           campaigns=agency_settings.campaigns(), campaign_id=campaign_id,
+                           campaigns=campaigns, campaign_id=campaign_id,
                            default_template=templates.default_template(), placeholders=templates.PLACEHOLDERS,
                            sample_link=templates.sample_link(agency_settings.public_base_url()),
                            reply_text=templates.REPLY_TEXT, stop_text=templates.STOP_TEXT,

@@ -121,5 +121,13 @@ def campaign_cost(agency: OrgUnit, campaign: Campaign, rendered: templates.Rende
                         campaign.period_start, campaign.period_end)
 
 
-def campaigns() -> list[Campaign]:
-    return list(db.session.scalars(select(Campaign).order_by(Campaign.period_start.desc()).limit(50)))
+def campaigns(agency: OrgUnit) -> list[Campaign]:
+    """The campaigns that concern the agency (a unit of theirs is the agency, one of its units or one above it),
+    newest first: another agency's campaigns are not shown to its office."""
+    related = set(unit_with_descendants([agency.id]))
+    unit: OrgUnit | None = agency.parent
+    while unit is not None and unit.id not in related:
+        related.add(unit.id)
+        unit = unit.parent
+    return list(db.session.scalars(select(Campaign).where(Campaign.units.any(OrgUnit.id.in_(sorted(related))))
+                                   .order_by(Campaign.period_start.desc()).limit(50)))
